@@ -1,0 +1,29 @@
+// The typed surface of native/addon.cc. Handles are opaque: only src/tensor touches them.
+
+export type Handle = { readonly __handle: unique symbol };
+
+export interface Binding {
+  resolveOp(name: string, overload: string): number;
+  schema(id: number): string;
+  call(id: number, args: unknown[]): unknown;
+  fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: number, device: string): Handle;
+  toBuffer(h: Handle): ArrayBuffer;
+  /** [dtypeCode, requiresGrad, device, ...shape] */
+  info(h: Handle): [number, boolean, string, ...number[]];
+  dispose(h: Handle): void;
+  isDisposed(h: Handle): boolean;
+  liveTensors(): number;
+  setRequiresGrad(h: Handle, on: boolean): void;
+  backward(h: Handle, grad: Handle | null, retainGraph: boolean): void;
+  grad(h: Handle): Handle | null;
+  setGrad(h: Handle, g: Handle | null): void;
+  setGradEnabled(on: boolean): void;
+  isGradEnabled(): boolean;
+  manualSeed(seed: number): void;
+  getRngState(): Handle;
+  setRngState(h: Handle): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  cudaAvailable(): boolean;
+  version(): string;
+}

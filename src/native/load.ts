@@ -1,0 +1,53 @@
+// Finds and loads lastframe's native addon (native/build/Release/lastframe.node), with a failure message that
+// says how to fix it, then applies process-wide defaults (thread count).
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Binding } from "./binding.js";
+
+/** The repository (or installed package) root: the folder holding package.json above this file. */
+export const packageRoot: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("lastframe: cannot find package.json above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+})();
+
+const EXPECTED_TORCH = "1.13";
+
+function load(): Binding {
+  const file = resolve(packageRoot, "native/build/Release/lastframe.node");
+  const require = createRequire(import.meta.url);
+  let binding: Binding;
+  try {
+    binding = require(file) as Binding;
+  } catch (err) {
+    const why = existsSync(file) ? (err as Error).message.split("\n")[0] : `${file} does not exist`;
+    throw new Error(
+      [
+        `Could not load lastframe's addon: ${why}`,
+        "Possible solutions:",
+        "- Install libtorch and build the addon: bash scripts/setup.sh",
+        "- Or by hand: apt-get install -y libtorch-dev libopenblas-dev && npm run build:native",
+        "- For a libtorch you downloaded (e.g. with CUDA): LIBTORCH=/path/to/libtorch npm run build:native",
+      ].join("\n"),
+    );
+  }
+  const version = binding.version();
+  if (!version.startsWith(EXPECTED_TORCH) && !process.env.LIBTORCH_BYPASS_VERSION_CHECK) {
+    throw new Error(
+      `lastframe was written for libtorch ${EXPECTED_TORCH} but the addon is linked against ${version}. ` +
+        "Set LIBTORCH_BYPASS_VERSION_CHECK=1 to use it anyway.",
+    );
+  }
+  const threads = Number(process.env.LASTFRAME_THREADS) || availableParallelism();
+  binding.setNumThreads(threads);
+  return binding;
+}
+
+export const native: Binding = load();

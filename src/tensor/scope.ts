@@ -1,0 +1,68 @@
+// Deterministic memory management, tfjs-style: tidy(fn) frees every tensor created inside fn except what fn
+// returns or keep()s. Bodies must be synchronous. Tensors created outside any scope are freed by dispose() or,
+// as a safety net, by the GC finalizer of their native handle.
+
+interface Disposable {
+  dispose(): void;
+  readonly isDisposed: boolean;
+}
+
+const scopes: Set<Disposable>[] = [];
+
+/** Registers a new tensor with the innermost scope (no-op outside scopes). */
+export function track<T extends Disposable>(t: T): T {
+  const top = scopes[scopes.length - 1];
+  if (top) top.add(t);
+  return t;
+}
+
+/** Exempts a tensor from every enclosing scope: it lives until disposed explicitly. */
+export function keep<T extends Disposable>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+function collect(value: unknown, into: Set<Disposable>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== "object" || seen.has(value)) return;
+  seen.add(value);
+  if (typeof (value as Disposable).dispose === "function" && "isDisposed" in (value as object)) {
+    into.add(value as Disposable);
+    return;
+  }
+  if (Array.isArray(value)) for (const v of value) collect(v, into, seen);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, into, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+}
+
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Disposable>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw err;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    throw new Error("tidy: the body must be synchronous (await outside the scope)");
+  }
+  const out = new Set<Disposable>();
+  collect(result, out, new Set());
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (out.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Disposes every tensor found in a value (tensor, array, Map or plain object, nested). */
+export function dispose(value: unknown): void {
+  const found = new Set<Disposable>();
+  collect(value, found, new Set());
+  for (const t of found) t.dispose();
+}
