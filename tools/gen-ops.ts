@@ -29,7 +29,7 @@ softmax.int log_softmax.int cross_entropy_loss mse_loss binary_cross_entropy_wit
 sum sum.dim_IntList mean mean.dim max max.dim min min.dim amax amin var.correction std.correction prod
 logsumexp cumsum argmax argmin topk sort argsort all any all.dim any.dim
 reshape view permute transpose.int flatten.using_ints unflatten.int cat stack chunk split.Tensor split_with_sizes
-narrow index_select gather scatter.src scatter.value scatter_add index.Tensor index_put expand repeat
+narrow unbind.int index_select gather scatter.src scatter.value scatter_add index.Tensor index_put expand repeat
 squeeze squeeze.dim unsqueeze contiguous clone detach flip roll select.int slice.Tensor tril triu
 masked_fill.Scalar where.self embedding one_hot movedim.int unfold diagonal diag_embed trace
 eq.Tensor eq.Scalar ne.Tensor ne.Scalar lt.Tensor lt.Scalar le.Tensor le.Scalar gt.Tensor gt.Scalar ge.Tensor

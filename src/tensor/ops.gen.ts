@@ -780,284 +780,289 @@ export function narrow(self: Tensor, dim: number, start: number, length: number)
   return wrap(callOp(153, "aten::narrow", "", [self.handle, dim, start, length]) as Handle);
 }
 
+/** aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[] */
+export function unbindInt(self: Tensor, dim?: number): Tensor[] {
+  return (callOp(154, "aten::unbind", "int", [self.handle, dim]) as Handle[]).map(wrap);
+}
+
 /** aten::index_select(Tensor self, int dim, Tensor index) -> Tensor */
 export function indexSelect(self: Tensor, dim: number, index: Tensor): Tensor {
-  return wrap(callOp(154, "aten::index_select", "", [self.handle, dim, index.handle]) as Handle);
+  return wrap(callOp(155, "aten::index_select", "", [self.handle, dim, index.handle]) as Handle);
 }
 
 /** aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor */
 export function gather(self: Tensor, dim: number, index: Tensor, sparse_grad?: boolean): Tensor {
-  return wrap(callOp(155, "aten::gather", "", [self.handle, dim, index.handle, sparse_grad]) as Handle);
+  return wrap(callOp(156, "aten::gather", "", [self.handle, dim, index.handle, sparse_grad]) as Handle);
 }
 
 /** aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor */
 export function scatterSrc(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return wrap(callOp(156, "aten::scatter", "src", [self.handle, dim, index.handle, src.handle]) as Handle);
+  return wrap(callOp(157, "aten::scatter", "src", [self.handle, dim, index.handle, src.handle]) as Handle);
 }
 
 /** aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor */
 export function scatterValue(self: Tensor, dim: number, index: Tensor, value: number | boolean): Tensor {
-  return wrap(callOp(157, "aten::scatter", "value", [self.handle, dim, index.handle, value]) as Handle);
+  return wrap(callOp(158, "aten::scatter", "value", [self.handle, dim, index.handle, value]) as Handle);
 }
 
 /** aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor */
 export function scatterAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return wrap(callOp(158, "aten::scatter_add", "", [self.handle, dim, index.handle, src.handle]) as Handle);
+  return wrap(callOp(159, "aten::scatter_add", "", [self.handle, dim, index.handle, src.handle]) as Handle);
 }
 
 /** aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor */
 export function indexTensor(self: Tensor, indices: (Tensor | null)[]): Tensor {
-  return wrap(callOp(159, "aten::index", "Tensor", [self.handle, optHandles(indices)]) as Handle);
+  return wrap(callOp(160, "aten::index", "Tensor", [self.handle, optHandles(indices)]) as Handle);
 }
 
 /** aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor */
 export function indexPut(self: Tensor, indices: (Tensor | null)[], values: Tensor, accumulate?: boolean): Tensor {
-  return wrap(callOp(160, "aten::index_put", "", [self.handle, optHandles(indices), values.handle, accumulate]) as Handle);
+  return wrap(callOp(161, "aten::index_put", "", [self.handle, optHandles(indices), values.handle, accumulate]) as Handle);
 }
 
 /** aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a) */
 export function expand(self: Tensor, size: number[], implicit?: boolean): Tensor {
-  return wrap(callOp(161, "aten::expand", "", [self.handle, size, implicit]) as Handle);
+  return wrap(callOp(162, "aten::expand", "", [self.handle, size, implicit]) as Handle);
 }
 
 /** aten::repeat(Tensor self, SymInt[] repeats) -> Tensor */
 export function repeat(self: Tensor, repeats: number[]): Tensor {
-  return wrap(callOp(162, "aten::repeat", "", [self.handle, repeats]) as Handle);
+  return wrap(callOp(163, "aten::repeat", "", [self.handle, repeats]) as Handle);
 }
 
 /** aten::squeeze(Tensor(a) self) -> Tensor(a) */
 export function squeeze(self: Tensor): Tensor {
-  return wrap(callOp(163, "aten::squeeze", "", [self.handle]) as Handle);
+  return wrap(callOp(164, "aten::squeeze", "", [self.handle]) as Handle);
 }
 
 /** aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a) */
 export function squeezeDim(self: Tensor, dim: number): Tensor {
-  return wrap(callOp(164, "aten::squeeze", "dim", [self.handle, dim]) as Handle);
+  return wrap(callOp(165, "aten::squeeze", "dim", [self.handle, dim]) as Handle);
 }
 
 /** aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a) */
 export function unsqueeze(self: Tensor, dim: number): Tensor {
-  return wrap(callOp(165, "aten::unsqueeze", "", [self.handle, dim]) as Handle);
+  return wrap(callOp(166, "aten::unsqueeze", "", [self.handle, dim]) as Handle);
 }
 
 /** aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a) */
 export function contiguous(self: Tensor, memory_format?: number): Tensor {
-  return wrap(callOp(166, "aten::contiguous", "", [self.handle, memory_format]) as Handle);
+  return wrap(callOp(167, "aten::contiguous", "", [self.handle, memory_format]) as Handle);
 }
 
 /** aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor */
 export function clone(self: Tensor, memory_format?: number | null): Tensor {
-  return wrap(callOp(167, "aten::clone", "", [self.handle, memory_format]) as Handle);
+  return wrap(callOp(168, "aten::clone", "", [self.handle, memory_format]) as Handle);
 }
 
 /** aten::detach(Tensor(a) self) -> Tensor(a) */
 export function detach(self: Tensor): Tensor {
-  return wrap(callOp(168, "aten::detach", "", [self.handle]) as Handle);
+  return wrap(callOp(169, "aten::detach", "", [self.handle]) as Handle);
 }
 
 /** aten::flip(Tensor self, int[] dims) -> Tensor */
 export function flip(self: Tensor, dims: number[]): Tensor {
-  return wrap(callOp(169, "aten::flip", "", [self.handle, dims]) as Handle);
+  return wrap(callOp(170, "aten::flip", "", [self.handle, dims]) as Handle);
 }
 
 /** aten::roll(Tensor self, int[1] shifts, int[1] dims=[]) -> Tensor */
 export function roll(self: Tensor, shifts: number | number[], dims?: number | number[]): Tensor {
-  return wrap(callOp(170, "aten::roll", "", [self.handle, shifts, dims]) as Handle);
+  return wrap(callOp(171, "aten::roll", "", [self.handle, shifts, dims]) as Handle);
 }
 
 /** aten::select.int(Tensor(a) self, int dim, int index) -> Tensor(a) */
 export function selectInt(self: Tensor, dim: number, index: number): Tensor {
-  return wrap(callOp(171, "aten::select", "int", [self.handle, dim, index]) as Handle);
+  return wrap(callOp(172, "aten::select", "int", [self.handle, dim, index]) as Handle);
 }
 
 /** aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a) */
 export function sliceTensor(self: Tensor, dim?: number, start?: number | null, end?: number | null, step?: number): Tensor {
-  return wrap(callOp(172, "aten::slice", "Tensor", [self.handle, dim, start, end, step]) as Handle);
+  return wrap(callOp(173, "aten::slice", "Tensor", [self.handle, dim, start, end, step]) as Handle);
 }
 
 /** aten::tril(Tensor self, int diagonal=0) -> Tensor */
 export function tril(self: Tensor, diagonal?: number): Tensor {
-  return wrap(callOp(173, "aten::tril", "", [self.handle, diagonal]) as Handle);
+  return wrap(callOp(174, "aten::tril", "", [self.handle, diagonal]) as Handle);
 }
 
 /** aten::triu(Tensor self, int diagonal=0) -> Tensor */
 export function triu(self: Tensor, diagonal?: number): Tensor {
-  return wrap(callOp(174, "aten::triu", "", [self.handle, diagonal]) as Handle);
+  return wrap(callOp(175, "aten::triu", "", [self.handle, diagonal]) as Handle);
 }
 
 /** aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor */
 export function maskedFillScalar(self: Tensor, mask: Tensor, value: number | boolean): Tensor {
-  return wrap(callOp(175, "aten::masked_fill", "Scalar", [self.handle, mask.handle, value]) as Handle);
+  return wrap(callOp(176, "aten::masked_fill", "Scalar", [self.handle, mask.handle, value]) as Handle);
 }
 
 /** aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor */
 export function whereSelf(condition: Tensor, self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(176, "aten::where", "self", [condition.handle, self.handle, other.handle]) as Handle);
+  return wrap(callOp(177, "aten::where", "self", [condition.handle, self.handle, other.handle]) as Handle);
 }
 
 /** aten::embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor */
 export function embedding(weight: Tensor, indices: Tensor, padding_idx?: number, scale_grad_by_freq?: boolean, sparse?: boolean): Tensor {
-  return wrap(callOp(177, "aten::embedding", "", [weight.handle, indices.handle, padding_idx, scale_grad_by_freq, sparse]) as Handle);
+  return wrap(callOp(178, "aten::embedding", "", [weight.handle, indices.handle, padding_idx, scale_grad_by_freq, sparse]) as Handle);
 }
 
 /** aten::one_hot(Tensor self, int num_classes=-1) -> Tensor */
 export function oneHot(self: Tensor, num_classes?: number): Tensor {
-  return wrap(callOp(178, "aten::one_hot", "", [self.handle, num_classes]) as Handle);
+  return wrap(callOp(179, "aten::one_hot", "", [self.handle, num_classes]) as Handle);
 }
 
 /** aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a) */
 export function movedimInt(self: Tensor, source: number, destination: number): Tensor {
-  return wrap(callOp(179, "aten::movedim", "int", [self.handle, source, destination]) as Handle);
+  return wrap(callOp(180, "aten::movedim", "int", [self.handle, source, destination]) as Handle);
 }
 
 /** aten::unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a) */
 export function unfold(self: Tensor, dimension: number, size: number, step: number): Tensor {
-  return wrap(callOp(180, "aten::unfold", "", [self.handle, dimension, size, step]) as Handle);
+  return wrap(callOp(181, "aten::unfold", "", [self.handle, dimension, size, step]) as Handle);
 }
 
 /** aten::diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a) */
 export function diagonal(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor {
-  return wrap(callOp(181, "aten::diagonal", "", [self.handle, offset, dim1, dim2]) as Handle);
+  return wrap(callOp(182, "aten::diagonal", "", [self.handle, offset, dim1, dim2]) as Handle);
 }
 
 /** aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor */
 export function diagEmbed(self: Tensor, offset?: number, dim1?: number, dim2?: number): Tensor {
-  return wrap(callOp(182, "aten::diag_embed", "", [self.handle, offset, dim1, dim2]) as Handle);
+  return wrap(callOp(183, "aten::diag_embed", "", [self.handle, offset, dim1, dim2]) as Handle);
 }
 
 /** aten::trace(Tensor self) -> Tensor */
 export function trace(self: Tensor): Tensor {
-  return wrap(callOp(183, "aten::trace", "", [self.handle]) as Handle);
+  return wrap(callOp(184, "aten::trace", "", [self.handle]) as Handle);
 }
 
 /** aten::eq.Tensor(Tensor self, Tensor other) -> Tensor */
 export function eqTensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(184, "aten::eq", "Tensor", [self.handle, other.handle]) as Handle);
+  return wrap(callOp(185, "aten::eq", "Tensor", [self.handle, other.handle]) as Handle);
 }
 
 /** aten::eq.Scalar(Tensor self, Scalar other) -> Tensor */
 export function eqScalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(callOp(185, "aten::eq", "Scalar", [self.handle, other]) as Handle);
+  return wrap(callOp(186, "aten::eq", "Scalar", [self.handle, other]) as Handle);
 }
 
 /** aten::ne.Tensor(Tensor self, Tensor other) -> Tensor */
 export function neTensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(186, "aten::ne", "Tensor", [self.handle, other.handle]) as Handle);
+  return wrap(callOp(187, "aten::ne", "Tensor", [self.handle, other.handle]) as Handle);
 }
 
 /** aten::ne.Scalar(Tensor self, Scalar other) -> Tensor */
 export function neScalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(callOp(187, "aten::ne", "Scalar", [self.handle, other]) as Handle);
+  return wrap(callOp(188, "aten::ne", "Scalar", [self.handle, other]) as Handle);
 }
 
 /** aten::lt.Tensor(Tensor self, Tensor other) -> Tensor */
 export function ltTensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(188, "aten::lt", "Tensor", [self.handle, other.handle]) as Handle);
+  return wrap(callOp(189, "aten::lt", "Tensor", [self.handle, other.handle]) as Handle);
 }
 
 /** aten::lt.Scalar(Tensor self, Scalar other) -> Tensor */
 export function ltScalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(callOp(189, "aten::lt", "Scalar", [self.handle, other]) as Handle);
+  return wrap(callOp(190, "aten::lt", "Scalar", [self.handle, other]) as Handle);
 }
 
 /** aten::le.Tensor(Tensor self, Tensor other) -> Tensor */
 export function leTensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(190, "aten::le", "Tensor", [self.handle, other.handle]) as Handle);
+  return wrap(callOp(191, "aten::le", "Tensor", [self.handle, other.handle]) as Handle);
 }
 
 /** aten::le.Scalar(Tensor self, Scalar other) -> Tensor */
 export function leScalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(callOp(191, "aten::le", "Scalar", [self.handle, other]) as Handle);
+  return wrap(callOp(192, "aten::le", "Scalar", [self.handle, other]) as Handle);
 }
 
 /** aten::gt.Tensor(Tensor self, Tensor other) -> Tensor */
 export function gtTensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(192, "aten::gt", "Tensor", [self.handle, other.handle]) as Handle);
+  return wrap(callOp(193, "aten::gt", "Tensor", [self.handle, other.handle]) as Handle);
 }
 
 /** aten::gt.Scalar(Tensor self, Scalar other) -> Tensor */
 export function gtScalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(callOp(193, "aten::gt", "Scalar", [self.handle, other]) as Handle);
+  return wrap(callOp(194, "aten::gt", "Scalar", [self.handle, other]) as Handle);
 }
 
 /** aten::ge.Tensor(Tensor self, Tensor other) -> Tensor */
 export function geTensor(self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(194, "aten::ge", "Tensor", [self.handle, other.handle]) as Handle);
+  return wrap(callOp(195, "aten::ge", "Tensor", [self.handle, other.handle]) as Handle);
 }
 
 /** aten::ge.Scalar(Tensor self, Scalar other) -> Tensor */
 export function geScalar(self: Tensor, other: number | boolean): Tensor {
-  return wrap(callOp(195, "aten::ge", "Scalar", [self.handle, other]) as Handle);
+  return wrap(callOp(196, "aten::ge", "Scalar", [self.handle, other]) as Handle);
 }
 
 /** aten::logical_and(Tensor self, Tensor other) -> Tensor */
 export function logicalAnd(self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(196, "aten::logical_and", "", [self.handle, other.handle]) as Handle);
+  return wrap(callOp(197, "aten::logical_and", "", [self.handle, other.handle]) as Handle);
 }
 
 /** aten::logical_or(Tensor self, Tensor other) -> Tensor */
 export function logicalOr(self: Tensor, other: Tensor): Tensor {
-  return wrap(callOp(197, "aten::logical_or", "", [self.handle, other.handle]) as Handle);
+  return wrap(callOp(198, "aten::logical_or", "", [self.handle, other.handle]) as Handle);
 }
 
 /** aten::logical_not(Tensor self) -> Tensor */
 export function logicalNot(self: Tensor): Tensor {
-  return wrap(callOp(198, "aten::logical_not", "", [self.handle]) as Handle);
+  return wrap(callOp(199, "aten::logical_not", "", [self.handle]) as Handle);
 }
 
 /** aten::isnan(Tensor self) -> Tensor */
 export function isnan(self: Tensor): Tensor {
-  return wrap(callOp(199, "aten::isnan", "", [self.handle]) as Handle);
+  return wrap(callOp(200, "aten::isnan", "", [self.handle]) as Handle);
 }
 
 /** aten::isfinite(Tensor self) -> Tensor */
 export function isfinite(self: Tensor): Tensor {
-  return wrap(callOp(200, "aten::isfinite", "", [self.handle]) as Handle);
+  return wrap(callOp(201, "aten::isfinite", "", [self.handle]) as Handle);
 }
 
 /** aten::isinf(Tensor self) -> Tensor */
 export function isinf(self: Tensor): Tensor {
-  return wrap(callOp(201, "aten::isinf", "", [self.handle]) as Handle);
+  return wrap(callOp(202, "aten::isinf", "", [self.handle]) as Handle);
 }
 
 /** aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a) */
 export function toDtype(self: Tensor, dtype: DType, non_blocking?: boolean, copy?: boolean, memory_format?: number | null): Tensor {
-  return wrap(callOp(202, "aten::to", "dtype", [self.handle, optDtype(dtype), non_blocking, copy, memory_format]) as Handle);
+  return wrap(callOp(203, "aten::to", "dtype", [self.handle, optDtype(dtype), non_blocking, copy, memory_format]) as Handle);
 }
 
 /** aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a) */
 export function toDtypeLayout(self: Tensor, dtype?: DType | null, layout?: number | null, device?: string | null, pin_memory?: boolean | null, non_blocking?: boolean, copy?: boolean, memory_format?: number | null): Tensor {
-  return wrap(callOp(203, "aten::to", "dtype_layout", [self.handle, dtype === undefined ? undefined : optDtype(dtype), layout, device, pin_memory, non_blocking, copy, memory_format]) as Handle);
+  return wrap(callOp(204, "aten::to", "dtype_layout", [self.handle, dtype === undefined ? undefined : optDtype(dtype), layout, device, pin_memory, non_blocking, copy, memory_format]) as Handle);
 }
 
 /** aten::item(Tensor self) -> Scalar */
 export function item(self: Tensor): number {
-  return callOp(204, "aten::item", "", [self.handle]) as number;
+  return callOp(205, "aten::item", "", [self.handle]) as number;
 }
 
 /** aten::multinomial(Tensor self, int num_samples, bool replacement=False, *, Generator? generator=None) -> Tensor */
 export function multinomial(self: Tensor, num_samples: number, replacement?: boolean, generator?: null): Tensor {
-  return wrap(callOp(205, "aten::multinomial", "", [self.handle, num_samples, replacement, generator === undefined ? undefined : null]) as Handle);
+  return wrap(callOp(206, "aten::multinomial", "", [self.handle, num_samples, replacement, generator === undefined ? undefined : null]) as Handle);
 }
 
 /** aten::bernoulli.p(Tensor self, float p, *, Generator? generator=None) -> Tensor */
 export function bernoulliP(self: Tensor, p: number, generator?: null): Tensor {
-  return wrap(callOp(206, "aten::bernoulli", "p", [self.handle, p, generator === undefined ? undefined : null]) as Handle);
+  return wrap(callOp(207, "aten::bernoulli", "p", [self.handle, p, generator === undefined ? undefined : null]) as Handle);
 }
 
 /** aten::bernoulli(Tensor self, *, Generator? generator=None) -> Tensor */
 export function bernoulli(self: Tensor, generator?: null): Tensor {
-  return wrap(callOp(207, "aten::bernoulli", "", [self.handle, generator === undefined ? undefined : null]) as Handle);
+  return wrap(callOp(208, "aten::bernoulli", "", [self.handle, generator === undefined ? undefined : null]) as Handle);
 }
 
 /** aten::nonzero(Tensor self) -> Tensor */
 export function nonzero(self: Tensor): Tensor {
-  return wrap(callOp(208, "aten::nonzero", "", [self.handle]) as Handle);
+  return wrap(callOp(209, "aten::nonzero", "", [self.handle]) as Handle);
 }
 
 /** aten::masked_select(Tensor self, Tensor mask) -> Tensor */
 export function maskedSelect(self: Tensor, mask: Tensor): Tensor {
-  return wrap(callOp(209, "aten::masked_select", "", [self.handle, mask.handle]) as Handle);
+  return wrap(callOp(210, "aten::masked_select", "", [self.handle, mask.handle]) as Handle);
 }
 
-export const opCount = 210;
+export const opCount = 211;

@@ -29,6 +29,11 @@ export function zeros(shape: Shape, opts: Creation = {}): Tensor {
   const [s, d, dev] = creation("zeros", shape, opts);
   return ops.zeros(s, d, null, dev);
 }
+/** Uninitialised memory: only for tensors that are filled at once (initialisers, copies). */
+export function empty(shape: Shape, opts: Creation = {}): Tensor {
+  const [s, d, dev] = creation("empty", shape, opts);
+  return ops.emptyMemoryFormat(s, d, null, dev);
+}
 export function ones(shape: Shape, opts: Creation = {}): Tensor {
   const [s, d, dev] = creation("ones", shape, opts);
   return ops.ones(s, d, null, dev);

@@ -300,6 +300,7 @@ export class Tensor {
   slice(dim: number, start: number | null, end: number | null, step = 1): Tensor {
     return ops.sliceTensor(this, dim, start, end, step);
   }
+  unbind(dim = 0): Tensor[] { return ops.unbindInt(this, dim); }
   chunk(chunks: number, dim = 0): Tensor[] { return ops.chunk(this, chunks, dim); }
   split(size: number | number[], dim = 0): Tensor[] {
     return typeof size === "number" ? ops.splitTensor(this, size, dim) : ops.splitWithSizes(this, size, dim);

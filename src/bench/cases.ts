@@ -1,0 +1,67 @@
+// Bench cases: one training step (or other unit of work) timed through lastframe and, where a PyTorch twin
+// exists in bench/twins.py, through PyTorch in the same run.
+import { Module, Conv2d, Linear, Adam } from "../nn/index.js";
+import { type Tensor, randn, tidy } from "../tensor/index.js";
+
+export interface Runner {
+  step(): void;
+  dispose(): void;
+}
+
+export interface BenchCase {
+  name: string;
+  description: string;
+  /** Floating-point operations of one step, for GFLOP/s. */
+  flops?: number;
+  /** Items (images) processed per step, for images/s. */
+  items?: number;
+  setup(): Runner;
+  /** The PyTorch twin's case name and arguments in bench/twins.py. */
+  twin?: { case: string; args?: Record<string, unknown> };
+}
+
+/** The Foundation issue's reference net (see bench/twins.py for its PyTorch twin). */
+class ReferenceNet extends Module {
+  c1 = new Conv2d(3, 64, 3, { padding: 1 });
+  c2 = new Conv2d(64, 64, 3, { stride: 2, padding: 1 });
+  c3 = new Conv2d(64, 128, 3, { stride: 2, padding: 1 });
+  fc = new Linear(128, 10, { bias: false });
+  forward(x: Tensor): Tensor {
+    let h = this.c1.forward(x).relu();
+    h = this.c2.forward(h).relu();
+    h = this.c3.forward(h).relu();
+    return this.fc.forward(h.mean([2, 3])).square().mean();
+  }
+}
+
+/** 2·Cin·k²·Cout·Hout·Wout·N per conv forward; a training step costs about 3× the forward pass. */
+function convFlops(n: number, cin: number, cout: number, k: number, hout: number): number {
+  return 2 * cin * k * k * cout * hout * hout * n;
+}
+
+export const referenceCase: BenchCase = {
+  name: "reference",
+  description: "conv 3→64→64→128, mean, linear 128→10; Adam step; batch 32×3×32×32",
+  flops: 3 * (convFlops(32, 3, 64, 3, 32) + convFlops(32, 64, 64, 3, 16) + convFlops(32, 64, 128, 3, 8)),
+  items: 32,
+  setup() {
+    const net = new ReferenceNet();
+    const opt = new Adam(net.parameters(), { lr: 1e-3 });
+    const x = randn([32, 3, 32, 32]);
+    return {
+      step: () =>
+        tidy(() => {
+          const loss = net.forward(x);
+          opt.zeroGrad();
+          loss.backward();
+          opt.update();
+        }),
+      dispose: () => {
+        net.dispose();
+        opt.dispose();
+        x.dispose();
+      },
+    };
+  },
+  twin: { case: "reference" },
+};

@@ -1,0 +1,17 @@
+// Neural-network building blocks: modules, layers, attention, optimizers, EMA and safetensors IO.
+export { Module } from "./module.js";
+export { Linear, Conv2d, ConvTranspose2d, GroupNorm, LayerNorm, Embedding, Dropout, type Conv2dOptions } from "./layers.js";
+export { CausalSelfAttention, type KVCache, emptyCache, disposeCache } from "./attention.js";
+export { Adam, AdamW, type AdamOptions, clipGradNorm, warmupCosine, warmupConstant } from "./optim.js";
+export { Ema } from "./ema.js";
+export * as init from "./init.js";
+export {
+  saveSafetensors,
+  loadSafetensors,
+  encodeSafetensors,
+  decodeSafetensors,
+  saveModule,
+  loadModule,
+  writeFileAtomic,
+  type Metadata,
+} from "./safetensors.js";
