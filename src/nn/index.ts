@@ -12,6 +12,5 @@ export {
   decodeSafetensors,
   saveModule,
   loadModule,
-  writeFileAtomic,
   type Metadata,
 } from "./safetensors.js";

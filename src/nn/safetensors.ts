@@ -2,7 +2,8 @@
 // mapping each name to {dtype, shape, data_offsets} (plus optional "__metadata__" of strings), then the raw
 // little-endian tensor bytes. Python users open our weights with `safetensors.torch.load_file`, and we load
 // theirs. Writes are atomic: a temp file renamed into place, so a crash never leaves half a file.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync, unlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic.js";
 import { type DType, Tensor, CheckpointError, dispose, fromTyped } from "../tensor/index.js";
 import type { Module } from "./module.js";
 import { arrayTypeOf } from "../tensor/dtype.js";
@@ -43,24 +44,6 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata?: Metad
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
   return Buffer.concat([head, Buffer.from(json), ...chunks]);
-}
-
-/** Writes `bytes` to `path` atomically (temp file, fsync, rename). */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, typeof bytes === "string" ? Buffer.from(bytes) : bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    if (existsSync(tmp)) unlinkSync(tmp);
-    throw err;
-  }
 }
 
 export function saveSafetensors(path: string, tensors: Map<string, Tensor>, metadata?: Metadata): void {

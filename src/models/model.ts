@@ -1,0 +1,45 @@
+// The contract between models and the machinery that trains, samples and evaluates them (src/train, src/eval,
+// src/cli). A model family is an image model and its video counterpart in one code path: it always sees
+// pseudo videos (B, T, C, H, W) with pixels in [-1, 1], the clean image as the last frame; T = 1 is the image
+// model. Families register themselves in registry.ts.
+import type { Module } from "../nn/index.js";
+import type { Tensor } from "../tensor/index.js";
+
+/** What the data gives a model: its shape, fixed when the model is built. */
+export interface DataShape {
+  channels: number;
+  size: number;
+  frames: number;
+}
+
+export interface LossOutput {
+  /** The scalar to minimise. */
+  loss: Tensor;
+  /** Named statistics for logs (e.g. { elbo, distortion, rate } in nats per dimension), as scalars. */
+  stats: Record<string, Tensor>;
+}
+
+export interface TrainableModel extends Module {
+  /** Training stages in order; most models have one ("main"); VQ-VAE has "vqvae" then "prior". */
+  readonly stages: readonly string[];
+  /** The parameters the optimizer of `stage` updates. */
+  parametersFor(stage: string): import("../tensor/index.js").Tensor[];
+  /** Loss on a batch of pseudo videos (B, T, C, H, W). */
+  loss(videos: Tensor, stage: string): LossOutput;
+  /** Evaluation statistics on a test batch (e.g. bits/dim), averaged by the caller. */
+  evaluate(videos: Tensor, stage: string): Record<string, number>;
+  /** n generated videos (n, T, C, H, W) in [-1, 1]; the generated image is the last frame. */
+  sample(n: number, opts?: { temperature?: number }): Tensor;
+  /** Frozen features of clean images (B, C, H, W) → (B, D), for linear probes. */
+  features?(images: Tensor): Tensor;
+}
+
+export interface ModelFamily<C extends object = object> {
+  readonly name: string;
+  readonly description: string;
+  /** Named hyperparameter sets: at least tiny (tests), small (minutes), standard (experiments). */
+  readonly hps: Record<string, C>;
+  /** Validates a config (unknown keys, wrong types, bad values) and returns it complete; throws ArgumentError. */
+  resolve(partial: Partial<C> & object, preset: string): C;
+  create(cfg: C, shape: DataShape): TrainableModel;
+}
