@@ -1,6 +1,6 @@
 // Multi-head self-attention with a causal (or caller-given) mask and an optional key/value cache, so that
 // autoregressive sampling costs O(T) per new token instead of re-running the whole prefix.
-import { type Tensor, cat, expected, full, tidy, keep } from "../tensor/index.js";
+import { type Tensor, cat, expected, keep, ones } from "../tensor/index.js";
 import { Dropout, Linear } from "./layers.js";
 import { Module } from "./module.js";
 
@@ -32,9 +32,10 @@ export class CausalSelfAttention extends Module {
   }
 
   /**
-   * x: (B, T, C). `mask` (T_total × T_total boolean, true = may attend) replaces the causal mask; rows and
-   * columns cover the cached positions followed by the new ones. With a cache, x holds only the new positions
-   * and the cache is extended in place (its old tensors are freed).
+   * x: (B, T, C). `mask` (boolean, true = may attend) replaces the causal mask: its rows and columns index
+   * absolute positions (cached ones first, then the new ones), and it may be larger than needed, e.g. built once
+   * for the longest sequence. With a cache, x holds only the new positions and the cache is extended in place
+   * (its old tensors are freed).
    */
   forward(x: Tensor, opts: { mask?: Tensor; cache?: KVCache } = {}): Tensor {
     const [B, T, C] = x.shape as [number, number, number];
@@ -56,13 +57,17 @@ export class CausalSelfAttention extends Module {
     const past = total - T;
     // (B, h, T, hd) @ (B, h, hd, total) → (B, h, T, total)
     let att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(hd));
-    const allowed = opts.mask
-      ? opts.mask.slice(0, past, total)
-      : tidy(() => full([total, total], 1, { dtype: "bool" }).tril().slice(0, past, total));
-    att = att.maskedFill(allowed.logicalNot(), -Infinity).softmax(-1);
-    att = this.drop.forward(att);
+    if (opts.mask) att = att.maskedFill(opts.mask.slice(0, past, total).slice(1, 0, total).logicalNot(), -Infinity);
+    // Query i sits at absolute position past + i and may not see j > past + i; a single new query sees all.
+    else if (T > 1) att = att.maskedFill(ones([T, total], { dtype: "bool" }).triu(past + 1), -Infinity);
+    att = applyDropout(this.drop, att.softmax(-1));
     // (B, h, T, hd) → (B, T, C)
     const y = att.matmul(v).transpose(1, 2).reshape(B, T, C);
-    return this.drop.forward(this.proj.forward(y));
+    return applyDropout(this.drop, this.proj.forward(y));
   }
+}
+
+/** x itself when the dropout is inactive (eval mode or p = 0), not a copy: samplers run a model once per token. */
+export function applyDropout(drop: Dropout, x: Tensor): Tensor {
+  return drop.training && drop.p > 0 ? drop.forward(x) : x;
 }

@@ -99,6 +99,7 @@ export function tensor(data: TypedArray | number[] | number[][] | number[][][], 
     }
     const flatValues = (data as unknown[]).flat(Infinity) as number[];
     const dtype = opts.dtype ?? "float32";
+    dtypeCode(dtype); // validates the name
     // 16-bit floats are built as float32 and cast by libtorch.
     const Ctor = dtype === "float16" || dtype === "bfloat16" ? Float32Array : arrayTypeOf(dtype);
     values = Ctor === BigInt64Array ? BigInt64Array.from(flatValues, (v) => BigInt(Math.trunc(v))) : (Ctor as Float64ArrayConstructor).from(flatValues);
