@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
 import { DataError } from "../tensor/errors.js";
+import { writeFileAtomicAsync } from "../util/atomic.js";
 import { repoRoot } from "./paths.js";
 import type { DatasetInfo, ImageSet, SplitData, SplitName } from "./types.js";
 
@@ -39,41 +40,6 @@ export function cacheFilePath(dir: string, name: string, key: string): string {
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60) || "data";
   const hash = crypto.createHash("sha256").update(key).digest("hex").slice(0, 16);
   return path.join(dir, `${safe}-${hash}.lfd`);
-}
-
-async function writeAll(fd: fs.promises.FileHandle, chunk: Uint8Array): Promise<void> {
-  for (let off = 0; off < chunk.length;) {
-    const len = Math.min(IO_CHUNK, chunk.length - off);
-    const { bytesWritten } = await fd.write(chunk, off, len);
-    off += bytesWritten;
-  }
-}
-
-/**
- * Writes `chunks` to `file` atomically: a temporary file in the same folder, flushed to disk, then renamed over
- * `file`. If anything fails (including the chunk iterator throwing) the temporary file is removed and `file`
- * is left as it was.
- */
-export async function writeFileAtomic(
-  file: string,
-  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
-  const fd = await fs.promises.open(tmp, "wx");
-  let ok = false;
-  try {
-    for await (const chunk of chunks) await writeAll(fd, chunk);
-    await fd.sync();
-    await fd.close();
-    await fs.promises.rename(tmp, file);
-    ok = true;
-  } finally {
-    if (!ok) {
-      await fd.close().catch(() => undefined);
-      await fs.promises.rm(tmp, { force: true });
-    }
-  }
 }
 
 interface SplitHeader {
@@ -162,7 +128,7 @@ export async function writeCache(file: string, key: string, data: SplitData): Pr
     }
     if (h.totalBytes > at) yield new Uint8Array(h.totalBytes - at);
   }
-  await writeFileAtomic(file, chunks());
+  await writeFileAtomicAsync(file, chunks());
 }
 
 export type CacheRead =

@@ -46,7 +46,7 @@ export { readIdx, parseIdx, type IdxArray, MNIST_CLASSES, FASHION_MNIST_CLASSES 
 export { parseCifarBin, CIFAR10_CLASSES } from "./cifar.js";
 export { CELEBA_CROP, CELEBA_SPLITS, IMAGE_EXTENSIONS } from "./images.js";
 export { readTar, type TarEntry } from "./tar.js";
-export { CACHE_FORMAT_VERSION, defaultCacheDir, writeFileAtomic, readCache, writeCache } from "./cache.js";
+export { CACHE_FORMAT_VERSION, defaultCacheDir, readCache, writeCache } from "./cache.js";
 export { repoRoot, dataRoots, candidatePaths } from "./paths.js";
 export { DataError } from "../tensor/errors.js";
 

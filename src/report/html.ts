@@ -3,7 +3,7 @@
  * scripts and no external requests (a Content-Security-Policy meta tag enforces both). All text
  * coming from `ReportData` is escaped.
  */
-import { writeFileAtomic } from "./image.js";
+import { writeFileAtomicAsync } from "../util/atomic.js";
 import { formatCell, isNumericColumn, type Cell } from "./markdown.js";
 import { escapeXml, lineChart, type LineChartOptions } from "./svg.js";
 import { fail, nonEmptyString } from "./validate.js";
@@ -343,5 +343,5 @@ export function renderReport(data: ReportData): string {
 /** Render the report and write it atomically to `path`. */
 export async function writeReport(path: string, data: ReportData): Promise<void> {
   nonEmptyString(path, "path");
-  await writeFileAtomic(path, renderReport(data));
+  await writeFileAtomicAsync(path, renderReport(data));
 }

@@ -7,10 +7,8 @@
  * sharp (libvips + libspng / cgif), which is native and fast. File writes are atomic: the bytes go
  * to a temporary file in the destination folder which is then renamed over the target.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import sharp from "sharp";
+import { writeFileAtomicAsync } from "../util/atomic.js";
 import {
   byteValue,
   fail,
@@ -330,22 +328,6 @@ export async function encodeGif(frames: Uint8Array, shape: VideoShape, opts?: Gi
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/** Write `data` to `path` atomically (temp file in the same folder, then rename). Creates the
- * parent folder if needed. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  nonEmptyString(path, "path");
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /** Write an NCHW batch as a PNG grid, atomically. */
 export async function writeGrid(
   path: string,
@@ -354,7 +336,7 @@ export async function writeGrid(
   opts?: GridOptions,
 ): Promise<void> {
   nonEmptyString(path, "path");
-  await writeFileAtomic(path, await encodePng(images, shape, opts));
+  await writeFileAtomicAsync(path, await encodePng(images, shape, opts));
 }
 
 /** Write an NTCHW batch as a PNG (one row per video, one column per frame), atomically. */
@@ -365,7 +347,7 @@ export async function writeVideoGrid(
   opts?: VideoGridOptions,
 ): Promise<void> {
   nonEmptyString(path, "path");
-  await writeFileAtomic(path, await encodeVideoGrid(frames, shape, opts));
+  await writeFileAtomicAsync(path, await encodeVideoGrid(frames, shape, opts));
 }
 
 /** Write an NTCHW batch as an animated GIF (all N videos playing at once), atomically. */
@@ -376,5 +358,5 @@ export async function writeGif(
   opts?: GifOptions,
 ): Promise<void> {
   nonEmptyString(path, "path");
-  await writeFileAtomic(path, await encodeGif(frames, shape, opts));
+  await writeFileAtomicAsync(path, await encodeGif(frames, shape, opts));
 }

@@ -6,11 +6,12 @@ import {
   loadDataset,
   readCache,
   writeCache,
-  writeFileAtomic,
+
   CACHE_FORMAT_VERSION,
   type SplitData,
 } from "../../src/data/index.js";
 import { tempDir } from "./helpers.js";
+import { writeFileAtomicAsync as writeFileAtomic } from "../../src/util/atomic.js";
 
 function sample(): SplitData {
   const train = {
