@@ -9,6 +9,10 @@ import time
 
 import torch
 
+from twins_hvae import hvae_case
+from twins_vq import CASES as VQ_CASES
+from twins_eval import CASES as EVAL_CASES
+
 
 class Reference(torch.nn.Module):
     """The issue's reference net: 3 convs, global mean, bias-free linear, mean of squares."""
@@ -41,7 +45,7 @@ def reference_case():
     return step
 
 
-CASES = {"reference": reference_case}
+CASES = {"reference": reference_case, "hvae": hvae_case, **VQ_CASES, **EVAL_CASES}
 
 
 def main():

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node bin/lastframe.js bench "$@"
+exec node bin/lastframe.js demo "$@"

@@ -18,6 +18,8 @@ export interface BenchCase {
   setup(): Runner;
   /** The PyTorch twin's case name and arguments in bench/twins.py. */
   twin?: { case: string; args?: Record<string, unknown> };
+  /** Overrides the run's warm-up steps, rounds and steps per round, for cases whose step takes many seconds. */
+  repeat?: { warmup?: number; rounds?: number; steps?: number };
 }
 
 /** The Foundation issue's reference net (see bench/twins.py for its PyTorch twin). */

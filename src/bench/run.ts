@@ -110,13 +110,16 @@ export async function runBench(cases: BenchCase[], opts: BenchOptions, log: (s: 
       const runner = c.setup();
       const twin = worker && c.twin ? c.twin : null;
       if (twin) await worker!.request({ op: "setup", case: twin.case, args: twin.args ?? {}, threads, seed: 0 });
-      timeSteps(runner.step, opts.warmup);
-      if (twin) await worker!.request({ op: "run", steps: opts.warmup });
+      const warmup = c.repeat?.warmup ?? opts.warmup;
+      const rounds = c.repeat?.rounds ?? opts.rounds;
+      const steps = c.repeat?.steps ?? opts.stepsPerRound;
+      timeSteps(runner.step, warmup);
+      if (twin) await worker!.request({ op: "run", steps: warmup });
       const ts: number[] = [];
       const py: number[] = [];
-      for (let r = 0; r < opts.rounds; r++) {
-        ts.push(...timeSteps(runner.step, opts.stepsPerRound));
-        if (twin) py.push(...((await worker!.request({ op: "run", steps: opts.stepsPerRound })).ms as number[]));
+      for (let r = 0; r < rounds; r++) {
+        ts.push(...timeSteps(runner.step, steps));
+        if (twin) py.push(...((await worker!.request({ op: "run", steps })).ms as number[]));
       }
       runner.dispose();
       const tsMs = median(ts);

@@ -1,5 +1,9 @@
 // `lastframe bench`: training-step timings through lastframe against PyTorch twins in the same run.
+import { hvaeCases } from "../bench/hvae-cases.js";
 import { referenceCase, type BenchCase } from "../bench/cases.js";
+import { vqCases } from "../bench/vq-cases.js";
+import { evalBenchCases } from "../eval/bench-cases.js";
+import { videoBenchCases } from "./video.js";
 import { benchDefaults, runBench, type BenchResult } from "../bench/run.js";
 import { torchVersion } from "../tensor/index.js";
 import { type FlagSpecs, UsageError, parseFlags } from "./args.js";
@@ -22,7 +26,7 @@ export const benchFlags = {
 
 /** Every bench case, in the order they run; later layers (models, video, eval) add theirs here. */
 export function allCases(): BenchCase[] {
-  return [referenceCase];
+  return [referenceCase, ...hvaeCases, ...vqCases, ...videoBenchCases(), ...evalBenchCases];
 }
 
 export async function benchCommand(argv: string[]): Promise<void> {

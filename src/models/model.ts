@@ -10,6 +10,11 @@ export interface DataShape {
   channels: number;
   size: number;
   frames: number;
+  /**
+   * Border pixels the loader added around each image (value −1, e.g. 28×28 MNIST padded to 32): not data, so
+   * likelihoods leave them out and samples reset them. 0 or absent: none.
+   */
+  pad?: number;
 }
 
 export interface LossOutput {
@@ -28,10 +33,28 @@ export interface TrainableModel extends Module {
   loss(videos: Tensor, stage: string): LossOutput;
   /** Evaluation statistics on a test batch (e.g. bits/dim), averaged by the caller. */
   evaluate(videos: Tensor, stage: string): Record<string, number>;
-  /** n generated videos (n, T, C, H, W) in [-1, 1]; the generated image is the last frame. */
-  sample(n: number, opts?: { temperature?: number }): Tensor;
+  /**
+   * n generated videos (n, T, C, H, W) in [-1, 1]; the generated image is the last frame. topK / topP truncate
+   * the distributions of models that draw discrete codes (the VQ-VAE's prior); other models ignore them.
+   */
+  sample(n: number, opts?: { temperature?: number; topK?: number; topP?: number }): Tensor;
   /** Frozen features of clean images (B, C, H, W) → (B, D), for linear probes. */
   features?(images: Tensor): Tensor;
+}
+
+/** Training settings a family suggests for a preset; flags and config files override them. */
+export interface TrainDefaults {
+  lr?: number;
+  batch?: number;
+  warmup?: number;
+  /** Clip the global gradient norm to this. */
+  gradClip?: number;
+  /** Skip (and count) updates whose gradient norm exceeds this. */
+  skipThreshold?: number;
+  emaDecay?: number;
+  weightDecay?: number;
+  /** Adam's β2. */
+  beta2?: number;
 }
 
 export interface ModelFamily<C extends object = object> {
@@ -39,6 +62,8 @@ export interface ModelFamily<C extends object = object> {
   readonly description: string;
   /** Named hyperparameter sets: at least tiny (tests), small (minutes), standard (experiments). */
   readonly hps: Record<string, C>;
+  /** Training settings per preset name (optional; the loop has defaults for the rest). */
+  readonly trainDefaults?: Record<string, TrainDefaults>;
   /** Validates a config (unknown keys, wrong types, bad values) and returns it complete; throws ArgumentError. */
   resolve(partial: Partial<C> & object, preset: string): C;
   create(cfg: C, shape: DataShape): TrainableModel;

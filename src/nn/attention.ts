@@ -1,6 +1,6 @@
 // Multi-head self-attention with a causal (or caller-given) mask and an optional key/value cache, so that
 // autoregressive sampling costs O(T) per new token instead of re-running the whole prefix.
-import { type Tensor, cat, expected, keep, ones } from "../tensor/index.js";
+import { type Tensor, cat, expected, keep, ones, tidy } from "../tensor/index.js";
 import { Dropout, Linear } from "./layers.js";
 import { Module } from "./module.js";
 
@@ -38,6 +38,12 @@ export class CausalSelfAttention extends Module {
    * (its old tensors are freed).
    */
   forward(x: Tensor, opts: { mask?: Tensor; cache?: KVCache } = {}): Tensor {
+    // A scope of its own: the (B, heads, T, T) scores would otherwise stay allocated until the caller's scope ends
+    // (autograd keeps what backward needs).
+    return tidy(() => this.#attend(x, opts));
+  }
+
+  #attend(x: Tensor, opts: { mask?: Tensor; cache?: KVCache }): Tensor {
     const [B, T, C] = x.shape as [number, number, number];
     const hd = C / this.heads;
     // (B, T, 3C) → 3 × (B, heads, T, hd)

@@ -10,10 +10,10 @@ export class Ema {
     this.shadow = new Map(noGrad(() => model.namedTensors().map(([n, t]) => [n, keep(t.detach().clone())])));
   }
 
-  /** shadow ← decay · shadow + (1 − decay) · current */
-  update(model: Module): void {
+  /** shadow ← decay · shadow + (1 − decay) · current; `decay` overrides this.decay for one update (warm-up). */
+  update(model: Module, decay = this.decay): void {
     noGrad(() => {
-      for (const [name, t] of model.namedTensors()) this.shadow.get(name)!.lerp_(t, 1 - this.decay);
+      for (const [name, t] of model.namedTensors()) this.shadow.get(name)!.lerp_(t, 1 - decay);
     });
   }
 

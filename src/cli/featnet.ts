@@ -1,0 +1,50 @@
+// `lastframe featnet`: trains a data set's feature net (the feature space of the offline metrics fd, kid, pr),
+// reproducibly from a seed, checks it reaches its stated test accuracy, and stores it with that accuracy.
+import { featnetDir } from "../eval/store.js";
+import { type FeatNetInfo, buildFeatNet, featnetConfigFor, loadFeatNet } from "../eval/featnet-train.js";
+import { featnetConfigs } from "../eval/featnets.js";
+import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+
+const names = Object.keys(featnetConfigs).filter((k) => k !== "tiny");
+
+export const featnetFlags = {
+  data: { type: "string", help: "data set whose feature net to train", choices: names },
+  epochs: { type: "int", help: "training epochs (default: the data set's)" },
+  seed: { type: "int", help: "seed for weights, shuffling and augmentation (default: 0)" },
+  force: { type: "boolean", help: "train again even if a net is stored", default: false },
+  json: { type: "boolean", help: "print the stored net's info as JSON", default: false },
+  help: { type: "boolean", help: "show this help", default: false },
+} satisfies FlagSpecs;
+
+const USAGE = "--data <name> [--epochs N] [--seed S] [--force] [--json]";
+
+export async function featnetCommand(argv: string[]): Promise<void> {
+  const f = parseFlags(argv, featnetFlags, "featnet");
+  if (f.help) {
+    console.log(helpText("featnet", USAGE, "Train the feature net of the offline metrics (fd, kid, pr) for a data set.", featnetFlags));
+    return;
+  }
+  if (f._.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe featnet'`);
+  if (f.data === undefined) throw new UsageError(`Expected --data <${names.join("|")}> for 'lastframe featnet'`);
+  if (f.epochs !== undefined && f.epochs < 1) throw new UsageError(`Expected positive integer for --epochs but received ${f.epochs}`);
+  if (f.seed !== undefined && f.seed < 0) throw new UsageError(`Expected non-negative integer for --seed but received ${f.seed}`);
+  const base = featnetConfigFor(f.data)!;
+  const config = { ...base, epochs: f.epochs ?? base.epochs, seed: f.seed ?? base.seed };
+  let stored = f.force ? null : loadFeatNet(f.data);
+  const fresh = stored === null;
+  if (stored === null) stored = await buildFeatNet(f.data, { config, progress: !f.json });
+  stored.net.dispose();
+  const info = stored.info;
+  if (f.json) console.log(JSON.stringify(info));
+  else console.log(describe(info, fresh));
+}
+
+function describe(info: FeatNetInfo, fresh: boolean): string {
+  const c = info.config;
+  return [
+    `${fresh ? "trained" : "stored"} ${info.data} feature net ${info.id} in ${featnetDir(info.data)}`,
+    `  ${c.arch} widths ${c.widths.join(",")}${c.arch === "lenet" ? ` hidden ${c.hidden}` : ""}, ${c.epochs} epochs, seed ${c.seed}`,
+    `  test accuracy ${(100 * info.accuracy).toFixed(2)}% on ${info.testImages} images (stated minimum ${(100 * c.minAccuracy).toFixed(1)}%)`,
+    `  trained in ${info.seconds} s on ${info.trainImages} images, ${info.threads} threads, libtorch ${info.torch}`,
+  ].join("\n");
+}

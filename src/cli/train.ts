@@ -1,0 +1,63 @@
+// `lastframe train`: trains a model family on pseudo videos of a data set into a run folder (src/train/loop.ts
+// describes the folder). Flags override a --config file, which overrides the family's preset defaults.
+import { type RunInput, readConfigFile, mergeInputs } from "../train/config.js";
+import { TrainingError, train } from "../train/loop.js";
+import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+
+export const trainFlags = {
+  data: { type: "string", help: "data set name (mnist, fashion-mnist, cifar10, celeba64) or a path" },
+  model: { type: "string", help: "model family (hvae, …)" },
+  preset: { type: "string", help: "hyperparameter set: tiny, small, standard" },
+  spec: { type: "string", help: "pseudo-video spec: a preset name or a .json file" },
+  frames: { type: "int", help: "frames per pseudo video, T (the image is the last)" },
+  framesAsImages: { type: "boolean", help: "data-size control: train the image model on all T frames as separate images" },
+  steps: { type: "int", help: "training steps (of each stage)" },
+  batch: { type: "int", help: "images per step" },
+  lr: { type: "number", help: "peak learning rate (warm-up, then cosine decay)" },
+  seed: { type: "int", help: "seed of the weights, data order and pseudo videos" },
+  flip: { type: "boolean", help: "random horizontal flips" },
+  limit: { type: "int", help: "use at most this many images per split" },
+  out: { type: "string", help: "run folder, e.g. runs/NAME" },
+  config: { type: "string", help: "JSON config file (a run's config.json works)" },
+  resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
+  stage: { type: "string", help: "train only this stage (default: all, in order)" },
+  evalEvery: { type: "int", help: "steps between test-set evaluations (default: steps/10)" },
+  evalImages: { type: "int", help: "test images per evaluation (0: all)" },
+  sampleEvery: { type: "int", help: "steps between sample grids (default: steps/5)" },
+  checkpointEvery: { type: "int", help: "steps between checkpoints (default: steps/10)" },
+  quiet: { type: "boolean", help: "print nothing but errors", default: false },
+  json: { type: "boolean", help: "print every metrics record as a JSON line on stdout", default: false },
+  help: { type: "boolean", help: "show this help", default: false },
+} satisfies FlagSpecs;
+
+const usage = "--data <name|path> --out runs/NAME [options]";
+const summary = "Train a model on pseudo videos whose last frame is the image; --resume continues a run exactly.";
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, trainFlags, "train");
+  if (f.help) {
+    console.log(helpText("train", usage, summary, trainFlags));
+    return 0;
+  }
+  if (f._.length) throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe train'; use flags (see --help)`);
+  if (!f.out) throw new UsageError("Missing --out: the run folder, e.g. --out runs/mnist-tiny");
+  if (f.quiet && f.json) throw new UsageError("Give at most one of --quiet and --json");
+  const given = (k: string) => f.given.has(k);
+  const pick = <K extends keyof typeof f>(keys: K[]) =>
+    Object.fromEntries(keys.filter((k) => given(k as string)).map((k) => [k, f[k]]));
+  const flags: RunInput = {
+    ...pick(["model", "preset", "spec", "frames", "framesAsImages"]),
+    ...(given("data") || given("flip") || given("limit") ? { data: { ...(f.data ? { name: f.data } : {}), ...pick(["flip", "limit"]) } } : {}),
+    train: pick(["steps", "batch", "lr", "seed"]),
+    log: pick(["evalEvery", "evalImages", "sampleEvery", "checkpointEvery"]),
+  };
+  const input = f.config ? mergeInputs(readConfigFile(f.config), flags) : flags;
+  try {
+    await train(input, f.out, { resume: f.resume, stage: f.stage, output: f.json ? "json" : f.quiet ? "quiet" : "bar" });
+  } catch (err) {
+    if (!(err instanceof TrainingError)) throw err;
+    console.error(`lastframe train: ${err.message}`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,207 @@
+// One evaluation of generated images against a data set: a trained run (sampled here) or a folder of images,
+// scored with any of
+//   fd   Fréchet distance in the data set's feature-net space (offline)
+//   kid  kernel inception distance (unbiased MMD², mean ± std over subsets) in the same space
+//   pr   precision and recall (k-NN manifolds) in the same space
+//   bpd  the model's test-set likelihood (bits/dim, ELBO bound for HVAEs, NLL for VQ priors): runs only
+//   fid  pytorch-fid's FID, given Inception weights in the standard format
+// Feature-net numbers compare lastframe models with each other only; FID with the standard weights file
+// compares with published FIDs (same data and sample counts permitting).
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import { type SplitData, loadDataset } from "../data/index.js";
+import { closeRun, evaluateRun, openRun, sampleImages, type Run } from "../train/run-dir.js";
+import { ArgumentError, dispose, getNumThreads, torchVersion } from "../tensor/index.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import type { Images } from "./features.js";
+import { ensureFeatNet, featnetConfigFor } from "./featnet-train.js";
+import { frechetDistance, gaussianStats } from "./frechet.js";
+import { loadFidInception } from "./inception.js";
+import { kernelInceptionDistance } from "./kid.js";
+import { precisionRecall } from "./precision-recall.js";
+import { chooseReference, referenceStats } from "./reference.js";
+import { type FeatureSpace, featnetSpace, inceptionSpace } from "./spaces.js";
+
+export const metricNames = ["fd", "kid", "pr", "bpd", "fid"] as const;
+export type MetricName = (typeof metricNames)[number];
+
+export interface EvalOptions {
+  metrics: MetricName[];
+  /** Generated images to score (sampled from a run; at most this many from a folder). */
+  n: number;
+  /** Reference data set (name or path); default: the run's data set. Required for folders. */
+  data?: string;
+  /** Reference split (default: test, or train for folders without a test split). */
+  split?: "train" | "test";
+  /** Reference images (default: n, at most the split's size). */
+  refN?: number;
+  /** Whose feature net measures fd, kid and pr (default: the reference data set's). */
+  featnet?: string;
+  inceptionWeights?: string;
+  temperature?: number;
+  seed?: number;
+  kidSubsets?: number;
+  kidSubsetSize?: number;
+  /** Test images for bpd (default: the whole test split). */
+  bpdImages?: number;
+  /** false: neither read nor write reference statistics caches. */
+  cache?: boolean;
+  progress?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface EvalReport {
+  target: string;
+  kind: "run" | "folder";
+  run?: { checkpoint: string; step: number; model: string; temperature: number; seed: number };
+  data: string;
+  split: string;
+  /** Generated and reference images used. */
+  n: number;
+  refN: number;
+  /** The feature-net space of fd, kid and pr. */
+  featnet?: { data: string; id: string; accuracy: number };
+  fd?: number;
+  kid?: { mean: number; std: number; subsets: number; subsetSize: number };
+  pr?: { precision: number; recall: number; k: number };
+  fid?: { value: number; weights: string; sha256: string; standard: boolean };
+  bpd?: Record<string, number>;
+  /** Seconds per phase (sampling, features, each metric) and in all. */
+  timings: Record<string, number>;
+  seconds: number;
+  createdAt: string;
+  env: { torch: string; threads: number };
+}
+
+export function isRunDir(target: string): boolean {
+  return existsSync(path.join(target, "config.json"));
+}
+
+/** Evaluates a run folder or an image folder; see the header for the metrics. */
+export async function evaluate(target: string, o: EvalOptions): Promise<EvalReport> {
+  const t0 = performance.now();
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  if (!existsSync(target)) throw new ArgumentError(`${target} does not exist: expected a run folder or a folder of images`);
+  const run = isRunDir(target) ? await openRun(target) : null;
+  const spaces: FeatureSpace[] = [];
+  try {
+    if (o.metrics.includes("fid") && !o.inceptionWeights)
+      throw new ArgumentError("fid needs --inception-weights <pt_inception-2015-12-05-6726825d.pth> (see README: Evaluation)");
+    if (!run && o.metrics.includes("bpd")) throw new ArgumentError(`bpd needs a trained run (a folder with config.json), but ${target} is a folder of images`);
+    const dataName = o.data ?? run?.config.data.name;
+    if (dataName === undefined) throw new ArgumentError(`Expected --data <name|path>: the reference images to compare ${target} with`);
+    const reference = await loadDataset(dataName, { progress: o.progress });
+    // Image folders without split folders hold everything in train.
+    const split = o.split ?? (reference.test.n > 0 ? "test" : "train");
+    if (reference[split].n < 2) throw new ArgumentError(`The ${split} split of ${reference.name} has ${reference[split].n} images: a reference needs at least 2`);
+    const report: EvalReport = {
+      target,
+      kind: run ? "run" : "folder",
+      data: reference.name,
+      split,
+      n: 0,
+      refN: 0,
+      timings: {},
+      seconds: 0,
+      createdAt: new Date().toISOString(),
+      env: { torch: torchVersion(), threads: getNumThreads() },
+    };
+    const distribution = o.metrics.filter((m) => m !== "bpd");
+    if (distribution.length > 0) {
+      const t1 = performance.now();
+      const generated = run ? sampled(run, o, log) : await folderImages(target, o.n, o.progress);
+      report.timings[run ? "sampling" : "reading"] = since(t1);
+      const ref = chooseReference(reference, split, o.refN ?? Math.min(o.n, generated.n));
+      report.n = generated.n;
+      report.refN = ref.images.n;
+      if (run) report.run = { checkpoint: run.checkpoint, step: run.step, model: run.config.model, temperature: o.temperature ?? 1, seed: o.seed ?? 0 };
+      if (distribution.some((m) => m === "fd" || m === "kid" || m === "pr")) {
+        const space = await featnetFor(o.featnet ?? reference.name, o, log);
+        spaces.push(space);
+        const t = report.timings;
+        const refFeatures = timed(t, "featnet_features", () => referenceStats(space, ref, o));
+        const genFeatures = timed(t, "featnet_features", () => space.extract(generated, o.progress));
+        try {
+          report.featnet = { ...space.featnet!, id: space.id };
+          if (o.metrics.includes("fd")) report.fd = timed(t, "fd", () => frechetDistance(gaussianStats(genFeatures), refFeatures.stats));
+          if (o.metrics.includes("kid"))
+            report.kid = timed(t, "kid", () =>
+              kernelInceptionDistance(genFeatures, refFeatures.features, { subsets: o.kidSubsets, subsetSize: o.kidSubsetSize, seed: o.seed }),
+            );
+          if (o.metrics.includes("pr")) report.pr = timed(t, "pr", () => precisionRecall(refFeatures.features, genFeatures));
+        } finally {
+          dispose([refFeatures.features, genFeatures]);
+        }
+      }
+      if (o.metrics.includes("fid")) {
+        const weights = loadFidInception(o.inceptionWeights!);
+        const space = inceptionSpace(weights);
+        spaces.push(space);
+        const refStats = timed(report.timings, "inception_features", () => referenceStats(space, ref, o));
+        refStats.features.dispose();
+        const genFeatures = timed(report.timings, "inception_features", () => space.extract(generated, o.progress));
+        try {
+          const value = timed(report.timings, "fid", () => frechetDistance(gaussianStats(genFeatures), refStats.stats));
+          report.fid = { value, weights: path.resolve(weights.file), sha256: weights.sha256, standard: weights.standard };
+        } finally {
+          genFeatures.dispose();
+        }
+        if (!weights.standard) log(`lastframe eval: ${weights.file} is not the standard pytorch-fid file (sha256 ${weights.sha256.slice(0, 8)}…): FID values will not compare with published ones`);
+      }
+    }
+    if (run && o.metrics.includes("bpd")) {
+      const t1 = performance.now();
+      report.bpd = await evaluateRun(run, { limit: o.bpdImages });
+      report.timings.bpd = since(t1);
+    }
+    report.seconds = since(t0);
+    return report;
+  } finally {
+    for (const s of spaces) s.dispose();
+    if (run) closeRun(run);
+  }
+}
+
+/** Seconds since t0 (a performance.now() reading), to 10 ms. */
+const since = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
+
+/** Runs fn, adding its duration in seconds to timings[key]. */
+function timed<T>(timings: Record<string, number>, key: string, fn: () => T): T {
+  const t0 = performance.now();
+  try {
+    return fn();
+  } finally {
+    timings[key] = Math.round(((timings[key] ?? 0) + since(t0)) * 100) / 100;
+  }
+}
+
+/** Writes the report as <target>/eval.json (or `file`), atomically. */
+export function writeReport(report: EvalReport, file = path.join(report.target, "eval.json")): string {
+  writeFileAtomic(file, JSON.stringify(report, null, 2) + "\n");
+  return file;
+}
+
+function sampled(run: Run, o: EvalOptions, log: (m: string) => void): Images {
+  const t0 = performance.now();
+  const images = sampleImages(run, o.n, { temperature: o.temperature, seed: o.seed });
+  if (o.progress ?? true) log(`lastframe eval: sampled ${o.n} images from ${run.checkpoint} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { images, n: o.n, ...run.image };
+}
+
+/** Every image of a folder (or archive), at most `n` of them spread evenly over it. */
+async function folderImages(target: string, n: number, progress?: boolean): Promise<Images> {
+  if (!statSync(target).isDirectory() && !/\.(tar|tar\.gz|tgz)$/i.test(target)) throw new ArgumentError(`${target} is neither a run folder nor a folder of images`);
+  const d: SplitData = await loadDataset(target, { progress });
+  const sets = [d.train, ...(d.valid ? [d.valid] : []), d.test].filter((s) => s.n > 0);
+  const all = sets.length === 1 ? sets[0]! : { ...sets[0]!, n: sets.reduce((a, s) => a + s.n, 0), images: Buffer.concat(sets.map((s) => s.images)) };
+  return chooseReference({ ...d, train: all }, "train", n).images;
+}
+
+async function featnetFor(data: string, o: EvalOptions, log: (m: string) => void): Promise<FeatureSpace> {
+  if (!featnetConfigFor(data) || data === "tiny")
+    throw new ArgumentError(
+      `No feature net exists for ${data}: pass --featnet mnist, fashion-mnist or cifar10 to measure fd, kid and pr in one of their ` +
+        "spaces (images are resized and converted to its input), or use --metrics fid with Inception weights",
+    );
+  return featnetSpace(await ensureFeatNet(data, { progress: o.progress, log }));
+}

@@ -1,0 +1,85 @@
+// Turns per-run results into a suite's table: one row per configuration, mean ± std over seeds.
+import { aggregate, formatMeanStd, markdownTable } from "../report/markdown.js";
+
+/** One trained and evaluated run of a suite row. */
+export interface RunResult {
+  row: string;
+  label: string;
+  model: string;
+  spec: string;
+  frames: number;
+  seed: number;
+  steps: number;
+  batch: number;
+  /** Frames processed in training: steps × batch × T (the budget other than updates). */
+  framesSeen: number;
+  trainSeconds: number;
+  imagesPerSecond: number;
+  metrics: Record<string, number>;
+}
+
+export interface SuiteResults {
+  suite: string;
+  data: string;
+  budget: string;
+  seeds: number[];
+  hardware: string;
+  runs: RunResult[];
+}
+
+/** Metrics shown in tables, in order, with their direction (for the reader) and digits. */
+export const metricColumns: { key: string; title: string; digits: number }[] = [
+  { key: "fd", title: "FD ↓", digits: 2 },
+  { key: "kid", title: "KID×10³ ↓", digits: 2 },
+  { key: "precision", title: "precision ↑", digits: 3 },
+  { key: "recall", title: "recall ↑", digits: 3 },
+  { key: "bpd", title: "bits/dim ↓", digits: 3 },
+  { key: "fid", title: "FID ↓", digits: 2 },
+  { key: "probe", title: "linear probe acc ↑", digits: 3 },
+];
+
+/** KID is shown ×1000, as is customary. */
+function shown(key: string, v: number): number {
+  return key === "kid" ? v * 1000 : v;
+}
+
+export function suiteTable(res: SuiteResults): { columns: string[]; rows: (string | number)[][] } {
+  const flat = res.runs.map((r) => ({
+    row: r.row,
+    ...Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, shown(k, v)])),
+    frames_seen: r.framesSeen,
+    train_s: r.trainSeconds,
+    images_per_s: r.imagesPerSecond,
+  }));
+  const present = metricColumns.filter((m) => res.runs.some((r) => Number.isFinite(r.metrics[m.key])));
+  const agg = aggregate(flat, ["row"], [...present.map((m) => m.key), "frames_seen", "train_s", "images_per_s"]);
+  const labels = new Map(res.runs.map((r) => [r.row, r]));
+  const columns = ["model", "configuration", ...present.map((m) => m.title), "frames seen", "train time", "images/s", "seeds"];
+  const rows = agg.map((g) => {
+    const r = labels.get(String(g.group.row))!;
+    const m = g.metrics;
+    return [
+      r.model,
+      r.label,
+      ...present.map((c) => formatMeanStd(m[c.key]!, c.digits)),
+      String(Math.round(m.frames_seen!.mean)),
+      `${(m.train_s!.mean / 60).toFixed(1)} min`,
+      m.images_per_s!.mean.toFixed(0),
+      String(g.count),
+    ];
+  });
+  return { columns, rows };
+}
+
+export function suiteMarkdown(res: SuiteResults): string {
+  const { columns, rows } = suiteTable(res);
+  return [
+    `### ${res.suite} on ${res.data} (${res.budget} budget, seeds ${res.seeds.join(", ")})`,
+    "",
+    markdownTable(columns, rows),
+    "",
+    `Hardware: ${res.hardware}. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the`,
+    `feature space of lastframe's own ${res.data} feature network, so they compare rows of this table only.`,
+    "",
+  ].join("\n");
+}

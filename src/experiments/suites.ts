@@ -1,0 +1,77 @@
+// The paper's comparison and the seed's ablations as named suites of training rows.
+//
+// Every row of a suite trains one configuration for the same number of parameter updates at the same batch
+// size (matched budgets); rows differ only in what the model sees: the plain image (T = 1), a first-order
+// Markov pseudo video (noise-chain, blur-chain), an expressive one (independent, expressive), or a control
+// (the image model on all frames as separate images: "only more data"; frames of pure noise: "no information").
+import { ArgumentError } from "../tensor/errors.js";
+
+export interface Row {
+  /** Unique within a suite; also the run folder name (with the seed appended). */
+  key: string;
+  model: string;
+  label: string;
+  spec: string;
+  frames: number;
+  framesAsImages?: boolean;
+}
+
+export interface Budget {
+  /** The model preset (tiny/small/standard) and parameter updates per stage. */
+  preset: string;
+  steps: number;
+  batch: number;
+  /** Images per split (null: all), generated samples and real images compared by the metrics. */
+  limit: number | null;
+  evalN: number;
+  /** Train and test images of the linear probe. */
+  probeImages: number;
+}
+
+/** quick: minutes per row; standard: the size behind published numbers (≤ ~1 hour per row on 2 cores); smoke: CI. */
+export const budgets: Record<string, Budget> = {
+  smoke: { preset: "tiny", steps: 6, batch: 8, limit: 256, evalN: 64, probeImages: 256 },
+  quick: { preset: "tiny", steps: 300, batch: 32, limit: null, evalN: 1000, probeImages: 5000 },
+  standard: { preset: "small", steps: 3000, batch: 32, limit: null, evalN: 5000, probeImages: 10000 },
+};
+
+export const suiteNames = ["main", "frames", "controls", "probe"] as const;
+export type SuiteName = (typeof suiteNames)[number];
+
+const T = 4;
+
+function imageRow(model: string): Row {
+  return { key: `${model}-image`, model, label: "image model (T = 1)", spec: "none", frames: 1 };
+}
+function videoRow(model: string, spec: string, frames = T): Row {
+  return { key: `${model}-${spec}-t${frames}`, model, label: `video, ${spec}, T = ${frames}`, spec, frames };
+}
+
+/** The rows of a suite for the given model families. */
+export function suiteRows(suite: string, models: string[]): Row[] {
+  const rows: Row[] = [];
+  for (const m of models) {
+    switch (suite) {
+      case "main":
+        rows.push(imageRow(m), videoRow(m, "noise-chain"), videoRow(m, "blur-chain"), videoRow(m, "independent"), videoRow(m, "expressive"));
+        break;
+      case "frames":
+        rows.push(imageRow(m), videoRow(m, "expressive", 2), videoRow(m, "expressive", 4), videoRow(m, "expressive", 8));
+        break;
+      case "controls":
+        rows.push(
+          imageRow(m),
+          videoRow(m, "expressive"),
+          { key: `${m}-data-size-t${T}`, model: m, label: `image model on all ${T} frames (data-size control)`, spec: "expressive", frames: T, framesAsImages: true },
+          { ...videoRow(m, "noise-control"), label: `video, non-informative frames (noise), T = ${T}` },
+        );
+        break;
+      case "probe":
+        rows.push(imageRow(m), videoRow(m, "noise-chain"), videoRow(m, "expressive"));
+        break;
+      default:
+        throw new ArgumentError(`Unknown suite ${JSON.stringify(suite)}. Valid suites: ${suiteNames.join(", ")}`);
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,122 @@
+// Gathers what `lastframe report` shows from folders on disk: suite results (results.json), run folders
+// (config.json, metrics.jsonl, samples/*.png|gif, eval.json) found below the given paths.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join, relative } from "node:path";
+import { type SuiteResults, suiteMarkdown, suiteTable } from "../experiments/aggregate.js";
+import { DataError } from "../tensor/errors.js";
+import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "./html.js";
+
+export interface Found {
+  suites: { dir: string; results: SuiteResults }[];
+  runs: string[];
+}
+
+/** Suite folders and run folders at or below each path (run folders inside a suite are found too). */
+export function findResults(paths: string[], maxDepth = 4): Found {
+  const found: Found = { suites: [], runs: [] };
+  const visit = (dir: string, depth: number) => {
+    if (existsSync(join(dir, "results.json")))
+      found.suites.push({ dir, results: JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as SuiteResults });
+    if (existsSync(join(dir, "config.json")) && existsSync(join(dir, "metrics.jsonl"))) {
+      found.runs.push(dir);
+      return;
+    }
+    if (depth >= maxDepth) return;
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (!name.startsWith(".") && name !== "node_modules" && statSync(p).isDirectory()) visit(p, depth + 1);
+    }
+  };
+  for (const p of paths) {
+    if (!existsSync(p) || !statSync(p).isDirectory()) throw new DataError(`${p} is not a folder of runs or results`);
+    visit(p, 0);
+  }
+  if (!found.suites.length && !found.runs.length)
+    throw new DataError(`found no results.json or run folder (config.json + metrics.jsonl) under ${paths.join(", ")}`);
+  return found;
+}
+
+/** The README results section: every suite's table, generated from its results.json. */
+export function resultsMarkdown(found: Found): string {
+  return found.suites.map((s) => suiteMarkdown(s.results)).join("\n");
+}
+
+interface Metric {
+  type: string;
+  step: number;
+  [k: string]: unknown;
+}
+
+function readMetrics(run: string): Metric[] {
+  return readFileSync(join(run, "metrics.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Metric];
+      } catch {
+        return []; // a torn last line of a run that is still writing
+      }
+    });
+}
+
+function curve(run: string, records: Metric[], type: string, key: string) {
+  const pts = records.filter((r) => r.type === type && typeof r[key] === "number");
+  return { name: run, x: pts.map((r) => r.step), y: pts.map((r) => r[key] as number) };
+}
+
+/** Newest file matching `ext` in a run's samples folder (step-numbered names sort in time order). */
+function latest(run: string, ext: string): string | null {
+  const dir = join(run, "samples");
+  if (!existsSync(dir)) return null;
+  const files = readdirSync(dir).filter((f) => f.endsWith(ext)).sort();
+  return files.length ? join(dir, files[files.length - 1]!) : null;
+}
+
+export function reportData(found: Found, root: string, title = "lastframe report"): ReportData {
+  const name = (run: string) => relative(root, run) || basename(run);
+  const tables: ReportTable[] = found.suites.map(({ dir, results }) => ({
+    title: `${results.suite} on ${results.data} (${results.budget}, seeds ${results.seeds.join(", ")})`,
+    caption: `${relative(root, dir) || dir} — ${results.hardware}`,
+    ...suiteTable(results),
+  }));
+  const metrics = new Map(found.runs.map((r) => [r, readMetrics(r)]));
+  const charts: ReportChart[] = [];
+  const lossKey = (ms: Metric[]) => (ms.some((m) => m.type === "train" && typeof m.loss === "number") ? "loss" : null);
+  const trainSeries = found.runs.filter((r) => lossKey(metrics.get(r)!)).map((r) => curve(name(r), metrics.get(r)!, "train", "loss"));
+  if (trainSeries.length) charts.push({ title: "Training loss", chart: { series: trainSeries, xLabel: "step", yLabel: "loss", title: "training loss" } });
+  const evalKeys = new Set<string>();
+  for (const ms of metrics.values()) for (const m of ms) if (m.type === "eval") for (const [k, v] of Object.entries(m)) if (typeof v === "number" && k !== "step" && k !== "time") evalKeys.add(k);
+  for (const key of [...evalKeys].slice(0, 4)) {
+    const series = found.runs.map((r) => curve(name(r), metrics.get(r)!, "eval", key)).filter((s) => s.x.length);
+    charts.push({ title: `Test ${key}`, chart: { series, xLabel: "step", yLabel: key, title: `test ${key}` } });
+  }
+  const galleries: ReportGallery[] = [];
+  const images = found.runs.flatMap((r) => {
+    const out = [];
+    for (const ext of [".png", ".gif"]) {
+      const f = latest(r, ext);
+      if (f) out.push({ data: readFileSync(f), caption: `${name(r)}: ${basename(f)}` });
+    }
+    const preview = join(r, "pseudo-videos.gif");
+    if (existsSync(preview)) out.push({ data: readFileSync(preview), caption: `${name(r)}: training pseudo videos` });
+    return out;
+  });
+  if (images.length) galleries.push({ title: "Samples and pseudo videos", description: "Latest sample grid (generated last frames) and GIFs of each run.", images });
+  const runs: ReportRun[] = found.runs.map((r) => {
+    const evalPath = join(r, "eval.json");
+    return {
+      name: name(r),
+      config: { config: JSON.parse(readFileSync(join(r, "config.json"), "utf8")), eval: existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : undefined },
+    };
+  });
+  return {
+    title,
+    generatedAt: new Date(),
+    summary: [`${found.suites.length} suite table(s) and ${found.runs.length} run(s) under ${root}.`],
+    tables,
+    charts,
+    galleries,
+    runs,
+  };
+}

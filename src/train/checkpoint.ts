@@ -1,0 +1,152 @@
+// Checkpoints of a run: <run>/ckpt-<step>/ holds model.safetensors, ema.safetensors, optim.safetensors and
+// state.json (the step and stage, the loader position, libtorch's RNG state, skip counters and a SHA-256 of
+// each tensor file).
+//
+// A checkpoint is written into ckpt-<step>.tmp, every file fsynced, then the folder is renamed into place, so a
+// ckpt-<step> folder is always complete: a kill at any moment (even kill -9 mid-write) leaves at worst a .tmp
+// folder, which the next run deletes. Only then are older checkpoints removed. The latest checkpoint is the
+// highest-numbered complete folder. Reading verifies every checksum, so a truncated or edited file is refused
+// with a CheckpointError naming it rather than loaded.
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { decodeSafetensors, encodeSafetensors } from "../nn/index.js";
+import { type Tensor, CheckpointError } from "../tensor/index.js";
+import type { LoaderState } from "../data/loader.js";
+
+export interface CheckpointState {
+  /** Steps done, over all stages. */
+  step: number;
+  /** The stage in progress (or just finished) and the steps of it done. */
+  stage: string;
+  stageStep: number;
+  /** Updates skipped so far (non-finite or huge gradients) in this stage, and non-finite steps in a row. */
+  skipped: number;
+  badInARow: number;
+  loader: LoaderState;
+  optimizer: { step: number; lr: number };
+  /** libtorch's generator state, base64. */
+  rng: string;
+  /** Seconds of training so far (for the time column of metrics). */
+  seconds: number;
+}
+
+export const tensorFiles = ["model", "ema", "optim"] as const;
+export type TensorFile = (typeof tensorFiles)[number];
+
+const NAME = /^ckpt-(\d+)$/;
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function writeSynced(path: string, bytes: Uint8Array | string): void {
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, typeof bytes === "string" ? Buffer.from(bytes) : bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function syncDir(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function checkpointName(step: number): string {
+  return `ckpt-${String(step).padStart(6, "0")}`;
+}
+
+/** Writes a checkpoint atomically and removes older ones; returns its folder. */
+export function saveCheckpoint(runDir: string, state: CheckpointState, tensors: Record<TensorFile, Map<string, Tensor>>): string {
+  const final = join(runDir, checkpointName(state.step));
+  const tmp = `${final}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const files: Record<string, string> = {};
+  for (const name of tensorFiles) {
+    const bytes = encodeSafetensors(tensors[name], { format: "pt" });
+    writeSynced(join(tmp, `${name}.safetensors`), bytes);
+    files[`${name}.safetensors`] = sha256(bytes);
+  }
+  writeSynced(join(tmp, "state.json"), JSON.stringify({ ...state, files }, null, 2) + "\n");
+  syncDir(tmp);
+  // Re-saving a step (a repeated final checkpoint) replaces the old folder only once the new one is complete.
+  if (existsSync(final)) renameSync(final, `${final}.old`);
+  renameSync(tmp, final);
+  syncDir(runDir);
+  for (const entry of readdirSync(runDir)) {
+    const m = NAME.exec(entry);
+    if ((m && Number(m[1]) < state.step) || entry === `${checkpointName(state.step)}.old`)
+      rmSync(join(runDir, entry), { recursive: true, force: true });
+  }
+  return final;
+}
+
+/** Deletes half-written checkpoints left by a killed run. */
+export function removePartialCheckpoints(runDir: string): void {
+  if (!existsSync(runDir)) return;
+  for (const entry of readdirSync(runDir)) if (/^ckpt-\d+\.(tmp|old)$/.test(entry)) rmSync(join(runDir, entry), { recursive: true, force: true });
+}
+
+/** The latest complete checkpoint folder, or null if there is none. */
+export function latestCheckpoint(runDir: string): string | null {
+  if (!existsSync(runDir)) return null;
+  const steps = readdirSync(runDir)
+    .map((e) => NAME.exec(e))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  return steps.length ? join(runDir, checkpointName(Math.max(...steps))) : null;
+}
+
+function readState(path: string): CheckpointState & { files: Record<string, string> } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new CheckpointError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let s: Record<string, unknown>;
+  try {
+    s = JSON.parse(text);
+  } catch {
+    throw new CheckpointError(`${path} is not valid JSON (truncated or edited?)`);
+  }
+  const need: [string, string][] = [
+    ["step", "number"], ["stage", "string"], ["stageStep", "number"], ["skipped", "number"], ["badInARow", "number"],
+    ["loader", "object"], ["optimizer", "object"], ["rng", "string"], ["seconds", "number"], ["files", "object"],
+  ];
+  for (const [k, type] of need)
+    if (typeof s[k] !== type || s[k] === null) throw new CheckpointError(`${path} lacks a valid ${k} (expected a ${type})`);
+  return s as unknown as CheckpointState & { files: Record<string, string> };
+}
+
+/** Reads and verifies a checkpoint folder. The caller owns (and disposes) the returned tensors. */
+export function readCheckpoint(folder: string): { state: CheckpointState; tensors: Record<TensorFile, Map<string, Tensor>> } {
+  const { files, ...state } = readState(join(folder, "state.json"));
+  const tensors = {} as Record<TensorFile, Map<string, Tensor>>;
+  for (const name of tensorFiles) tensors[name] = readTensorFile(folder, name, files);
+  return { state, tensors };
+}
+
+/** One verified tensor file of a checkpoint (e.g. only the EMA weights, for sampling). */
+export function readTensorFile(folder: string, name: TensorFile, files?: Record<string, string>): Map<string, Tensor> {
+  files ??= readState(join(folder, "state.json")).files;
+  const file = join(folder, `${name}.safetensors`);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new CheckpointError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const want = files[`${name}.safetensors`];
+  if (want === undefined) throw new CheckpointError(`${join(folder, "state.json")} has no checksum for ${name}.safetensors`);
+  if (sha256(bytes) !== want) throw new CheckpointError(`${file} does not match its checksum in state.json: the file is truncated or was modified`);
+  return decodeSafetensors(bytes, file).tensors;
+}

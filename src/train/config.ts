@@ -1,0 +1,284 @@
+// A run's configuration: everything needed to reproduce it, resolved from (lowest to highest precedence) the
+// loop's defaults, the model family's per-preset training defaults, a --config JSON file and command-line flags.
+// The resolved config is written to <run>/config.json; that file is itself a valid --config, and a resumed run
+// must match it (nanoGPT re-imposes its model args the same way).
+//
+// Sections: model (family, preset, hps), data, spec + frames (the pseudo videos), train (everything that changes
+// the weights) and log (intervals of evals, sample grids and checkpoints, which never change the weights: evals and
+// samples run on their own RNG stream). `provenance` records where and with what it ran; it is not compared.
+import { type ImageSet, datasetNames } from "../data/index.js";
+import { existsSync, readFileSync } from "node:fs";
+import { getFamily } from "../models/registry.js";
+import type { DataShape } from "../models/model.js";
+import { ArgumentError, expected } from "../tensor/errors.js";
+import { parseSpec, presetNames, type VideoSpec } from "../video/index.js";
+
+export interface TrainSettings {
+  seed: number;
+  batch: number;
+  /** Steps of each stage (a family with stages "vqvae", "prior" trains `steps` of each unless stageSteps says). */
+  steps: number;
+  stageSteps: Record<string, number>;
+  lr: number;
+  /** The cosine schedule ends at this fraction of lr. */
+  minLrFraction: number;
+  warmup: number;
+  gradClip: number;
+  /** Updates with a larger gradient norm are skipped and counted (VDVAE's grad_skip_threshold). */
+  skipThreshold: number;
+  emaDecay: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  /** Non-finite steps in a row after which the run stops (keeping its last good checkpoint). */
+  maxBadSteps: number;
+}
+
+export interface LogSettings {
+  /** Steps between test-set evaluations (0: only at the end of each stage). */
+  evalEvery: number;
+  /** Test images per evaluation (the first ones of the test split). */
+  evalImages: number;
+  /** Steps between sample grids (0: only at the end). */
+  sampleEvery: number;
+  sampleN: number;
+  temperature: number;
+  checkpointEvery: number;
+}
+
+export interface DataSettings {
+  /** A data set name or a path (folder or archive). */
+  name: string;
+  flip: boolean;
+  /** At most this many images per split (quick runs and tests), or null for all. */
+  limit: number | null;
+  /** Filled in from the data: image channels and side, and the border added to reach a power-of-two size. */
+  channels: number;
+  size: number;
+  pad: number;
+}
+
+export interface RunConfig {
+  model: string;
+  preset: string;
+  hps: Record<string, unknown>;
+  data: DataSettings;
+  spec: VideoSpec;
+  /** T: frames per pseudo video (the spec's, e.g. 1 for "none"). */
+  frames: number;
+  /** The data-size control: an image model trained on all T frames as separate images (same frames per step). */
+  framesAsImages: boolean;
+  train: TrainSettings;
+  log: LogSettings;
+  provenance?: Record<string, string>;
+}
+
+/** What flags and --config files give: any subset, data as a name or an object. */
+export interface RunInput {
+  model?: string;
+  preset?: string;
+  hps?: Record<string, unknown>;
+  data?: string | Partial<DataSettings>;
+  spec?: string | object;
+  frames?: number;
+  framesAsImages?: boolean;
+  train?: Partial<TrainSettings>;
+  log?: Partial<LogSettings>;
+  provenance?: unknown;
+}
+
+export const trainDefaults: TrainSettings = {
+  seed: 0,
+  batch: 32,
+  steps: 1000,
+  stageSteps: {},
+  lr: 1e-3,
+  minLrFraction: 0.1,
+  warmup: 100,
+  gradClip: 200,
+  skipThreshold: 3000,
+  emaDecay: 0.999,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.9,
+  maxBadSteps: 20,
+};
+
+/** Intervals of 0 are filled in from the step count: about 10 evals and checkpoints, 5 sample grids. */
+export const logDefaults: LogSettings = {
+  evalEvery: 0,
+  evalImages: 1000,
+  sampleEvery: 0,
+  sampleN: 36,
+  temperature: 1,
+  checkpointEvery: 0,
+};
+
+const sections = ["model", "preset", "hps", "data", "spec", "frames", "framesAsImages", "train", "log", "provenance"];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Reads a --config file: a run's config.json or any subset of it. */
+export function readConfigFile(path: string): RunInput {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ArgumentError(`Cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new ArgumentError(`Config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isObject(v)) throw new ArgumentError(`Config file ${path} must hold a JSON object`);
+  for (const k of Object.keys(v))
+    if (!sections.includes(k)) throw new ArgumentError(`Unknown key ${JSON.stringify(k)} in config file ${path}. Valid keys: ${sections.join(", ")}`);
+  return v as RunInput;
+}
+
+/** Deep-merges run inputs, later ones winning (sections merge key by key). */
+export function mergeInputs(...inputs: RunInput[]): RunInput {
+  const out: Record<string, unknown> = {};
+  for (const input of inputs)
+    for (const [k, v] of Object.entries(input)) {
+      if (v === undefined) continue;
+      const prev = out[k];
+      out[k] = isObject(prev) && isObject(v) && k !== "spec" ? { ...prev, ...v } : v;
+    }
+  return out as RunInput;
+}
+
+function checkSettings<T extends object>(given: unknown, base: T, section: string): T {
+  if (given === undefined) return { ...base };
+  if (!isObject(given)) throw expected("an object", section, given);
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(given)) {
+    if (!(k in base)) throw new ArgumentError(`Unknown setting ${section}.${k}. Valid: ${Object.keys(base).join(", ")}`);
+    const want = (base as Record<string, unknown>)[k];
+    if (want !== null && typeof v !== typeof want) throw expected(typeof want, `${section}.${k}`, v);
+    out[k] = v;
+  }
+  return out as T;
+}
+
+function positiveInt(v: number, name: string): void {
+  if (!(Number.isInteger(v) && v > 0)) throw expected("positive integer", name, v);
+}
+function nonNegativeInt(v: number, name: string): void {
+  if (!(Number.isInteger(v) && v >= 0)) throw expected("non-negative integer", name, v);
+}
+function inRange(v: number, name: string, lo: number, hi: number): void {
+  if (!(v >= lo && v <= hi)) throw expected(`a number in [${lo}, ${hi}]`, name, v);
+}
+
+/**
+ * Resolves everything that does not need the data. Unknown names (model, preset, data set, spec) list the valid
+ * ones; unknown keys and wrong types are errors naming the key.
+ */
+export function resolveRunConfig(input: RunInput): RunConfig {
+  const model = input.model ?? "hvae";
+  const family = getFamily(model);
+  const preset = input.preset ?? "small";
+  if (!(preset in family.hps))
+    throw new ArgumentError(`Unknown preset ${JSON.stringify(preset)} for model ${model}. Valid presets: ${Object.keys(family.hps).join(", ")}`);
+  if (input.hps !== undefined && !isObject(input.hps)) throw expected("an object", "hps", input.hps);
+  const hps = family.resolve((input.hps ?? {}) as object, preset) as Record<string, unknown>;
+
+  const dataIn = typeof input.data === "string" ? { name: input.data } : (input.data ?? {});
+  if (!isObject(dataIn)) throw expected("a data set name, a path or an object", "data", input.data);
+  const data = checkSettings(dataIn, { name: "", flip: false, limit: null as number | null, channels: 0, size: 0, pad: -1 }, "data");
+  if (!data.name)
+    throw new ArgumentError(`Missing data: pass --data with a data set name (${datasetNames.join(", ")}) or a path`);
+  if (!(datasetNames as readonly string[]).includes(data.name) && !existsSync(data.name))
+    throw new ArgumentError(`Unknown data set ${JSON.stringify(data.name)}. Valid names: ${datasetNames.join(", ")}, or a path to a folder or archive`);
+  if (data.limit !== null) positiveInt(data.limit, "data.limit");
+
+  const frames = input.frames ?? (typeof input.spec === "object" && input.spec && "frames" in input.spec ? Number(input.spec.frames) : 1);
+  positiveInt(frames, "frames");
+  const specIn = input.spec ?? (frames === 1 ? "none" : undefined);
+  if (specIn === undefined) throw new ArgumentError(`Missing spec: frames ${frames} > 1 needs --spec (${presetNames.join(", ")}, or a .json file)`);
+  const spec = parseSpec(specIn, frames);
+  const framesAsImages = input.framesAsImages ?? false;
+  if (typeof framesAsImages !== "boolean") throw expected("true or false", "framesAsImages", framesAsImages);
+
+  const train = checkSettings(input.train, { ...trainDefaults, ...family.trainDefaults?.[preset] }, "train");
+  for (const k of ["batch", "steps", "maxBadSteps"] as const) positiveInt(train[k], `train.${k}`);
+  for (const k of ["seed", "warmup"] as const) nonNegativeInt(train[k], `train.${k}`);
+  if (!isObject(train.stageSteps)) throw expected("an object of stage: steps", "train.stageSteps", train.stageSteps);
+  for (const [stage, n] of Object.entries(train.stageSteps)) positiveInt(n, `train.stageSteps.${stage}`);
+  if (!(train.lr > 0)) throw expected("a positive number", "train.lr", train.lr);
+  inRange(train.minLrFraction, "train.minLrFraction", 0, 1);
+  for (const k of ["emaDecay", "beta1", "beta2"] as const) inRange(train[k], `train.${k}`, 0, 0.999999);
+  if (!(train.gradClip > 0)) throw expected("a positive number", "train.gradClip", train.gradClip);
+  if (!(train.skipThreshold > 0)) throw expected("a positive number", "train.skipThreshold", train.skipThreshold);
+  if (!(train.weightDecay >= 0)) throw expected("a non-negative number", "train.weightDecay", train.weightDecay);
+
+  const log = checkSettings(input.log, logDefaults, "log");
+  for (const k of ["evalEvery", "sampleEvery", "checkpointEvery", "evalImages"] as const) nonNegativeInt(log[k], `log.${k}`);
+  positiveInt(log.sampleN, "log.sampleN");
+  if (!(log.temperature >= 0)) throw expected("a non-negative number", "log.temperature", log.temperature);
+  const auto = (every: number, parts: number) => every || Math.max(1, Math.ceil(train.steps / parts));
+  log.evalEvery = auto(log.evalEvery, 10);
+  log.sampleEvery = auto(log.sampleEvery, 5);
+  log.checkpointEvery = auto(log.checkpointEvery, 10);
+
+  return { model, preset, hps, data, spec, frames: spec.frames, framesAsImages, train, log };
+}
+
+/** Fills in the data section from the loaded images; given values must agree. Returns the model's data shape. */
+export function completeWithData(cfg: RunConfig, set: ImageSet): DataShape {
+  if (set.h !== set.w) throw new ArgumentError(`lastframe trains on square images, but ${cfg.data.name} has ${set.h}×${set.w}`);
+  let size = 1;
+  while (size < set.h) size *= 2;
+  const pad = cfg.data.pad >= 0 ? cfg.data.pad : (size - set.h) / 2;
+  if (!Number.isInteger(pad)) throw new ArgumentError(`Cannot pad ${set.h}×${set.h} images evenly to ${size}×${size}; set data.pad`);
+  for (const [k, v] of [["channels", set.c], ["size", set.h]] as const)
+    if (cfg.data[k] !== 0 && cfg.data[k] !== v) throw expected(`${v} (what ${cfg.data.name} holds)`, `data.${k}`, cfg.data[k]);
+  cfg.data.channels = set.c;
+  cfg.data.size = set.h;
+  cfg.data.pad = pad;
+  return modelShape(cfg);
+}
+
+/** The shape the model sees: padded side, and T = 1 for image models and the frames-as-images control. */
+export function modelShape(cfg: RunConfig): DataShape {
+  return {
+    channels: cfg.data.channels,
+    size: cfg.data.size + 2 * cfg.data.pad,
+    frames: cfg.framesAsImages ? 1 : cfg.frames,
+    pad: cfg.data.pad,
+  };
+}
+
+/** Steps of one stage. */
+export function stageSteps(cfg: RunConfig, stage: string): number {
+  return cfg.train.stageSteps[stage] ?? cfg.train.steps;
+}
+
+/** JSON with sorted keys, for comparing configs. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v);
+}
+
+/** The settings that differ between a run's saved config and a requested one (log and provenance aside). */
+export function configDifferences(saved: RunConfig, requested: RunConfig): string[] {
+  const out: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    if (canonical(a) === canonical(b)) return;
+    if (isObject(a) && isObject(b) && path !== "spec") {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], path ? `${path}.${k}` : k);
+    } else out.push(`${path}: ${canonical(a)} in the run, ${canonical(b)} requested`);
+  };
+  for (const k of sections) if (k !== "log" && k !== "provenance") walk((saved as unknown as Record<string, unknown>)[k], (requested as unknown as Record<string, unknown>)[k], k);
+  return out;
+}

@@ -1,0 +1,92 @@
+// A run's data: the data set, what the model trains and is evaluated on, and the RNG discipline around it.
+//
+// Pseudo videos come from src/video and are quantised to the 8-bit grid (the likelihood is over 8-bit pixels;
+// blur and noise leave values between levels and noise can leave [−1, 1]). The data-size control reshapes the
+// T frames of each video into T separate images, so an image model sees the same frames per step.
+import { type ImageSet, loadDataset } from "../data/index.js";
+import { forEachBatch } from "../data/loader.js";
+import type { TrainableModel } from "../models/model.js";
+import { type Tensor, getRngState, manualSeed, setRngState, tidy } from "../tensor/index.js";
+import { makeVideos } from "../video/index.js";
+import type { RunConfig } from "./config.js";
+
+/** Loads the run's data set (named or a path), honouring data.limit. */
+export async function loadRunData(cfg: RunConfig): Promise<{ train: ImageSet; test: ImageSet }> {
+  const d = await loadDataset(cfg.data.name, { limit: cfg.data.limit ?? undefined, progress: false });
+  return { train: d.train, test: d.test };
+}
+
+/** Images (B, C, H, W) in [−1, 1] → what the model trains on: (B, T, C, H, W), or (B·T, 1, C, H, W) as images. */
+export function trainingVideos(images: Tensor, cfg: RunConfig): Tensor {
+  return tidy(() => {
+    const v = quantise(makeVideos(images, cfg.spec));
+    const [B, T, C, H, W] = v.shape as [number, number, number, number, number];
+    return cfg.framesAsImages ? v.reshape(B * T, 1, C, H, W) : v; // (B, T, C, H, W) → (B·T, 1, C, H, W)
+  });
+}
+
+/** Test images → what evaluation scores: the clean image for image models (the control included), else videos. */
+export function evaluationVideos(images: Tensor, cfg: RunConfig): Tensor {
+  return cfg.framesAsImages || cfg.frames === 1 ? images.unsqueeze(1) : tidy(() => quantise(makeVideos(images, cfg.spec)));
+}
+
+/** Rounds to the nearest of the 256 levels k/127.5 − 1. */
+export function quantise(x: Tensor): Tensor {
+  return tidy(() => x.clamp(-1, 1).add(1).mul(127.5).round().div(127.5).sub(1));
+}
+
+/** The last frame of each of n uint8 videos (n, T, C, H, W) → (n, C, H, W). */
+export function lastFrames(frames: Uint8Array, shape: { n: number; t: number; c: number; h: number; w: number }): Uint8Array {
+  const size = shape.c * shape.h * shape.w;
+  const out = new Uint8Array(shape.n * size);
+  for (let i = 0; i < shape.n; i++) out.set(frames.subarray(((i + 1) * shape.t - 1) * size, (i + 1) * shape.t * size), i * size);
+  return out;
+}
+
+/** Float frames in [−1, 1] → uint8 bytes. */
+export function toBytes(x: Tensor): Uint8Array {
+  return tidy(() => x.clamp(-1, 1).add(1).mul(127.5).round().to("uint8").data() as Uint8Array);
+}
+
+/**
+ * Runs fn on its own RNG stream seeded by `seed`, then puts the global generator back where it was: evaluations
+ * and sample grids then never change the training run's random numbers, however often they happen.
+ */
+export function withRng<T>(seed: number, fn: () => T): T {
+  const saved = getRngState();
+  try {
+    manualSeed(seed);
+    return fn();
+  } finally {
+    setRngState(saved);
+    saved.dispose();
+  }
+}
+
+/** Cuts the loader's padding off videos (N, T, C, S, S) → (N, T, C, S−2p, S−2p). */
+export function cropVideos(videos: Tensor, pad: number): Tensor {
+  if (pad === 0) return videos;
+  const s = videos.size(3);
+  return videos.narrow(3, pad, s - 2 * pad).narrow(4, pad, s - 2 * pad);
+}
+
+/**
+ * A model's test-set statistics (model.evaluate averaged over the first `limit` test images, all by default),
+ * on test videos drawn from their own RNG stream (seed train.seed + 2): the same videos at every evaluation.
+ */
+export function scoreTestSet(
+  model: TrainableModel,
+  cfg: RunConfig,
+  test: ImageSet,
+  o: { stage: string; limit?: number; batch?: number },
+): Record<string, number> {
+  const sums: Record<string, number> = {};
+  let count = 0;
+  withRng(cfg.train.seed + 2, () =>
+    forEachBatch(test, { batch: o.batch ?? cfg.train.batch, pad: cfg.data.pad, limit: o.limit }, (x, n) => {
+      for (const [k, v] of Object.entries(model.evaluate(evaluationVideos(x, cfg), o.stage))) sums[k] = (sums[k] ?? 0) + v * n;
+      count += n;
+    }),
+  );
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
+}

@@ -1,0 +1,105 @@
+// Reading a trained run back: its config, the EMA weights of its latest checkpoint in a model ready to sample
+// and evaluate, and helpers that sample images (the generated last frames) and whole videos as uint8 arrays,
+// cropped back to the data's own size (e.g. 28×28 for MNIST trained at 32×32). Used by `lastframe sample`,
+// `lastframe eval` and the experiment scripts.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { DataShape, ModelFamily, TrainableModel } from "../models/model.js";
+import { getFamily } from "../models/registry.js";
+import { ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
+import { isPositiveInt } from "../tensor/errors.js";
+import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
+import { type RunConfig, modelShape } from "./config.js";
+import { cropVideos, lastFrames, loadRunData, scoreTestSet, toBytes, withRng } from "./data.js";
+
+export interface Run {
+  dir: string;
+  config: RunConfig;
+  family: ModelFamily;
+  /** The EMA weights of the latest checkpoint, in eval mode. */
+  model: TrainableModel;
+  /** What the model sees (padded side; T = 1 for image models). */
+  shape: DataShape;
+  /** One generated image as sampleImages returns it: the data's channels and size. */
+  image: { c: number; h: number; w: number };
+  checkpoint: string;
+  /** Training steps done at that checkpoint. */
+  step: number;
+}
+
+export interface SampleOptions {
+  temperature?: number;
+  /** Discrete-code models only (vqvae): keep the k most likely codes (0: all) / the most likely ones covering p. */
+  topK?: number;
+  topP?: number;
+  /** Seeds the samples (default 0): the same seed and batch give the same samples. */
+  seed?: number;
+  /** Videos generated at once (default 64). */
+  batch?: number;
+}
+
+/** Opens a run folder written by `lastframe train`. */
+export async function openRun(dir: string): Promise<Run> {
+  const configPath = join(dir, "config.json");
+  if (!existsSync(configPath)) throw new ArgumentError(`${dir} is not a run folder: it has no config.json`);
+  let config: RunConfig;
+  try {
+    config = JSON.parse(readFileSync(configPath, "utf8")) as RunConfig;
+  } catch {
+    throw new CheckpointError(`${configPath} is not valid JSON`);
+  }
+  const family = getFamily(config.model);
+  const checkpoint = latestCheckpoint(dir);
+  if (!checkpoint) throw new CheckpointError(`${dir} has no checkpoint yet (no ckpt-<step> folder)`);
+  const state = JSON.parse(readFileSync(join(checkpoint, "state.json"), "utf8")) as { step: number };
+  const shape = modelShape(config);
+  const model = family.create(family.resolve(config.hps, config.preset), shape);
+  const weights = readTensorFile(checkpoint, "ema");
+  try {
+    model.loadStateDict(weights, { source: join(checkpoint, "ema.safetensors") });
+  } finally {
+    dispose(weights);
+  }
+  model.eval();
+  const image = { c: config.data.channels, h: config.data.size, w: config.data.size };
+  return { dir, config, family, model, shape, image, checkpoint, step: state.step };
+}
+
+/** n generated videos as uint8 (n, T, C, H, W), cropped to the data's size. */
+export function sampleVideos(run: Run, n: number, opts: SampleOptions = {}): { frames: Uint8Array; shape: { n: number; t: number; c: number; h: number; w: number } } {
+  if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
+  const batch = opts.batch ?? 64;
+  if (!isPositiveInt(batch)) throw expected("positive integer", "batch", batch);
+  const { c, h, w } = run.image;
+  const T = run.shape.frames;
+  const frames = new Uint8Array(n * T * c * h * w);
+  withRng(opts.seed ?? 0, () => {
+    for (let done = 0; done < n; done += batch) {
+      const k = Math.min(batch, n - done);
+      const bytes = tidy(() => toBytes(cropVideos(run.model.sample(k, { temperature: opts.temperature, topK: opts.topK, topP: opts.topP }), run.config.data.pad)));
+      frames.set(bytes, done * T * c * h * w);
+    }
+  });
+  return { frames, shape: { n, t: T, c, h, w } };
+}
+
+/** n generated images — the last frames of generated videos — as uint8 NCHW (see run.image for C, H, W). */
+export function sampleImages(run: Run, n: number, opts: SampleOptions = {}): Uint8Array {
+  const { frames, shape } = sampleVideos(run, n, opts);
+  return lastFrames(frames, shape);
+}
+
+/**
+ * Test-set statistics of the run's model (e.g. bpd; for video models also last_bpd, the last frame given the
+ * true earlier ones), computed as the training loop's evaluations are: the first `limit` test images (all by
+ * default), pseudo videos drawn from seed train.seed + 2.
+ */
+export async function evaluateRun(run: Run, opts: { limit?: number; batch?: number; stage?: string } = {}): Promise<Record<string, number>> {
+  const data = await loadRunData(run.config);
+  const stage = opts.stage ?? run.model.stages[run.model.stages.length - 1]!;
+  return scoreTestSet(run.model, run.config, data.test, { stage, limit: opts.limit, batch: opts.batch });
+}
+
+export function closeRun(run: Run): void {
+  run.model.dispose();
+}
