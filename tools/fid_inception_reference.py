@@ -9,14 +9,15 @@ computes pool3 features and logits of a few images with pytorch-fid's preprocess
 
   /usr/bin/python3 tools/fid_inception_reference.py OUT_DIR [--seed 0]
 
-writes OUT_DIR/weights.pth, OUT_DIR/weights-legacy.pth and OUT_DIR/reference.json (the images as uint8, the
-expected features; base64 little-endian). test/eval/inception.test.ts runs it into a temporary folder.
+writes OUT_DIR/weights.pth, OUT_DIR/weights-legacy.pth, OUT_DIR/reference.json (the images as uint8, the
+expected features; base64 little-endian) and OUT_DIR/stats_rgb.npz (pytorch-fid's statistics of the RGB images). test/eval/inception.test.ts runs it into a temporary folder.
 """
 import argparse
 import base64
 import json
 import os
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -225,6 +226,9 @@ def main():
     }
     with open(os.path.join(args.out, "reference.json"), "w") as f:
         json.dump(ref, f)
+    # pytorch-fid's statistics of the RGB images (float64 activations, np.cov), as its --save-stats writes them.
+    act = pool_rgb.numpy().astype(np.float64)
+    np.savez(os.path.join(args.out, "stats_rgb.npz"), mu=np.mean(act, axis=0), sigma=np.cov(act, rowvar=False))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ function hvaeCase(preset: "tiny" | "small" | "standard", frames: number, batch: 
     description: `HVAE ${preset}, ${label}, train step on ${batch}×${frames}×1×32×32 (MNIST padded)`,
     items: batch,
     setup() {
-      const model = hvaeFamily.create(hvaeFamily.resolve({}, preset), { channels: 1, size: 32, frames, pad: 2 });
+      const model = hvaeFamily.create(hvaeFamily.resolve({}, preset), {
+        channels: 1,
+        size: 32,
+        frames,
+        pad: 2,
+      });
       const opt = new AdamW(model.parameters(), { lr: 1e-3, betas: [0.9, 0.9], weightDecay: 0.01 });
       // Pixels on the 8-bit grid, as the loader produces them.
       const x = tidy(() => rand([batch, frames, 1, 32, 32]).mul(255).round().div(127.5).sub(1));

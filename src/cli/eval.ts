@@ -12,6 +12,7 @@ export const evalFlags = {
   split: { type: "string", help: "reference split (default: test, or train for a folder without one)", choices: ["test", "train"] },
   featnet: { type: "string", help: "feature net of fd/kid/pr: mnist, fashion-mnist or cifar10 (default: the data set's)" },
   inceptionWeights: { type: "string", help: "pt_inception-2015-12-05-6726825d.pth, for fid" },
+  refStats: { type: "string", help: "fid reference statistics from an .npz (pytorch-fid's mu, sigma) instead of --data" },
   temperature: { type: "number", help: "sampling temperature (runs)", default: 1 },
   seed: { type: "int", help: "seed of the samples and of KID's subsets", default: 0 },
   kidSubsets: { type: "int", help: "KID subsets", default: 100 },
@@ -38,6 +39,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     const v = f[key];
     if (v !== undefined && v < 1) throw new UsageError(`Expected positive integer for --${key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} but received ${v}`);
   }
+  if (f.refStats !== undefined && !f.metrics?.includes("fid")) throw new UsageError("--ref-stats gives fid's reference: add fid to --metrics");
   if (f.kidSubsetSize === 1) throw new UsageError("Expected integer of at least 2 for --kid-subset-size but received 1");
   if (f.seed < 0) throw new UsageError(`Expected non-negative integer for --seed but received ${f.seed}`);
   const metrics = (f.metrics ?? ["fd", "kid", "pr", ...(isRunDir(target) ? ["bpd"] : [])]) as MetricName[];
@@ -52,6 +54,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     refN: f.refN,
     featnet: f.featnet,
     inceptionWeights: f.inceptionWeights,
+    refStats: f.refStats,
     temperature: f.temperature,
     seed: f.seed,
     kidSubsets: f.kidSubsets,
@@ -73,18 +76,21 @@ export function formatReport(r: EvalReport): string {
   const rows: [string, string, string][] = [];
   const space = r.featnet ? `featnet ${r.featnet.data} ${r.featnet.id} (test accuracy ${(100 * r.featnet.accuracy).toFixed(1)}%)` : "";
   if (r.fd !== undefined) rows.push(["fd", num(r.fd), space]);
-  if (r.kid) rows.push(["kid", `${num(r.kid.mean)} ± ${num(r.kid.std)}`, `${r.kid.subsets} subsets of ${r.kid.subsetSize}`]);
+  if (r.kid) rows.push(["kid", `${num(r.kid.mean)} ± ${num(r.kid.std)}`, `${r.kid.subsets} subset${r.kid.subsets === 1 ? "" : "s"} of ${r.kid.subsetSize}`]);
   if (r.pr) {
     rows.push(["precision", num(r.pr.precision), `k = ${r.pr.k}`]);
     rows.push(["recall", num(r.pr.recall), `k = ${r.pr.k}`]);
   }
-  if (r.fid) rows.push(["fid", num(r.fid.value), r.fid.standard ? "Inception, standard pytorch-fid weights" : `Inception, NON-standard weights ${r.fid.sha256.slice(0, 8)}`]);
+  if (r.fid) {
+    const weights = r.fid.standard ? "Inception, standard pytorch-fid weights" : `Inception, NON-standard weights ${r.fid.sha256.slice(0, 8)}`;
+    rows.push(["fid", num(r.fid.value), r.fid.refStats ? `${weights}, reference ${r.fid.refStats}` : weights]);
+  }
   for (const [k, v] of Object.entries(r.bpd ?? {})) rows.push([k, num(v), "test set"]);
   const head: [string, string, string] = ["metric", "value", "notes"];
   const widths = [0, 1].map((i) => Math.max(head[i]!.length, ...rows.map((row) => row[i]!.length)));
   const line = (row: [string, string, string]) => `${row[0].padEnd(widths[0]!)}  ${row[1].padStart(widths[1]!)}  ${row[2]}`.trimEnd();
   const what = r.kind === "run" ? `${r.target} (step ${r.run!.step}, T=${r.run!.temperature})` : r.target;
-  const counts = r.n ? `: ${r.n} generated vs ${r.refN} reference images` : "";
+  const counts = r.n ? `: ${r.n} generated vs ${r.refN || "published"} reference images` : "";
   return [`${what} vs ${r.data} ${r.split}${counts}, ${r.seconds} s`, "", line(head), ...rows.map(line)].join("\n");
 }
 

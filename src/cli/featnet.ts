@@ -1,11 +1,10 @@
 // `lastframe featnet`: trains a data set's feature net (the feature space of the offline metrics fd, kid, pr),
 // reproducibly from a seed, checks it reaches its stated test accuracy, and stores it with that accuracy.
 import { featnetDir } from "../eval/store.js";
-import { type FeatNetInfo, buildFeatNet, featnetConfigFor, loadFeatNet } from "../eval/featnet-train.js";
-import { featnetConfigs } from "../eval/featnets.js";
+import { type FeatNetInfo, buildFeatNet, featnetConfigFor, featnetDataSets, loadFeatNet } from "../eval/featnet-train.js";
 import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
 
-const names = Object.keys(featnetConfigs).filter((k) => k !== "tiny");
+const names = [...featnetDataSets];
 
 export const featnetFlags = {
   data: { type: "string", help: "data set whose feature net to train", choices: names },

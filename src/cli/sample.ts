@@ -9,9 +9,17 @@ export const sampleFlags = {
   n: { type: "int", help: "how many samples", default: 64 },
   out: { type: "string", help: "PNG grid of the generated images (last frames)" },
   gif: { type: "string", help: "also write the generated videos as an animated GIF" },
-  temperature: { type: "number", help: "scale of the prior's standard deviations (vqvae: of its logits)", default: 1 },
+  temperature: {
+    type: "number",
+    help: "scale of the prior's standard deviations (vqvae: of its logits)",
+    default: 1,
+  },
   topK: { type: "int", help: "vqvae: sample among the k most likely codes (0: all)", default: 0 },
-  topP: { type: "number", help: "vqvae: sample among the most likely codes covering probability p (1: all)", default: 1 },
+  topP: {
+    type: "number",
+    help: "vqvae: sample among the most likely codes covering probability p (1: all)",
+    default: 1,
+  },
   seed: { type: "int", help: "seed of the samples", default: 0 },
   batch: { type: "int", help: "samples generated at once", default: 64 },
   scale: { type: "int", help: "upscale each image by this factor in the outputs", default: 2 },
@@ -21,17 +29,36 @@ export const sampleFlags = {
 export async function sampleCommand(argv: string[]): Promise<number> {
   const f = parseFlags(argv, sampleFlags, "sample");
   if (f.help) {
-    console.log(helpText("sample", "runs/NAME --out grid.png [options]", "Sample images from a trained run (its EMA weights).", sampleFlags));
+    console.log(
+      helpText(
+        "sample",
+        "runs/NAME --out grid.png [options]",
+        "Sample images from a trained run (its EMA weights).",
+        sampleFlags,
+      ),
+    );
     return 0;
   }
-  if (f._.length !== 1) throw new UsageError(`Expected one run folder for 'lastframe sample' but received ${f._.length}`);
+  if (f._.length !== 1)
+    throw new UsageError(`Expected one run folder for 'lastframe sample' but received ${f._.length}`);
   if (!f.out) throw new UsageError("Missing --out: the PNG grid to write, e.g. --out samples.png");
   const run = await openRun(f._[0]!);
   try {
     const t0 = performance.now();
-    const { frames, shape } = sampleVideos(run, f.n, { temperature: f.temperature, topK: f.topK, topP: f.topP, seed: f.seed, batch: f.batch });
+    const { frames, shape } = sampleVideos(run, f.n, {
+      temperature: f.temperature,
+      topK: f.topK,
+      topP: f.topP,
+      seed: f.seed,
+      batch: f.batch,
+    });
     const ms = performance.now() - t0;
-    await writeGrid(f.out, lastFrames(frames, shape), { n: shape.n, c: shape.c, h: shape.h, w: shape.w }, { scale: f.scale });
+    await writeGrid(
+      f.out,
+      lastFrames(frames, shape),
+      { n: shape.n, c: shape.c, h: shape.h, w: shape.w },
+      { scale: f.scale },
+    );
     if (f.gif) await writeGif(f.gif, frames, shape, { scale: f.scale, holdLastMs: 1000 });
     console.error(
       `lastframe sample: ${shape.n} samples (T = ${shape.t}) from ${run.checkpoint} in ${(ms / 1000).toFixed(1)} s → ${f.out}${f.gif ? ` and ${f.gif}` : ""}`,

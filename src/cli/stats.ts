@@ -1,9 +1,11 @@
 // `lastframe stats --data <name>`: precomputes a data set's reference statistics (features, mean, covariance)
 // in the feature-net space and, given Inception weights, in Inception's, and caches them with their provenance
 // so that later `lastframe eval` runs only extract features of the generated images.
+import path from "node:path";
 import { loadDataset } from "../data/index.js";
-import { ensureFeatNet, featnetConfigFor } from "../eval/featnet-train.js";
+import { ensureFeatNet, featnetConfigFor, featnetDataSets } from "../eval/featnet-train.js";
 import { loadFidInception } from "../eval/inception.js";
+import { writeNpzStats } from "../eval/npz.js";
 import { type Provenance, chooseReference, referenceStats } from "../eval/reference.js";
 import { type FeatureSpace, featnetSpace, inceptionSpace } from "../eval/spaces.js";
 import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
@@ -14,11 +16,12 @@ export const statsFlags = {
   n: { type: "int", help: "images (spread evenly over the split; default: all)" },
   featnet: { type: "string", help: "feature net space: mnist, fashion-mnist or cifar10 (default: the data set's; 'none' to skip)" },
   inceptionWeights: { type: "string", help: "pt_inception-2015-12-05-6726825d.pth: also compute Inception statistics" },
+  npz: { type: "string", help: "also write the Inception statistics as pytorch-fid's .npz (mu, sigma)" },
   json: { type: "boolean", help: "print one JSON object", default: false },
   help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
-const USAGE = "--data <name|path> [--split test] [--n N] [--featnet <name>] [--inception-weights file]";
+const USAGE = "--data <name|path> [--split test] [--n N] [--featnet <name>] [--inception-weights file [--npz stats.npz]]";
 
 export async function statsCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, statsFlags, "stats");
@@ -28,13 +31,14 @@ export async function statsCommand(argv: string[]): Promise<void> {
   }
   if (f._.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe stats'`);
   if (f.data === undefined) throw new UsageError("Expected --data <name|path> for 'lastframe stats'");
+  if (f.npz !== undefined && f.inceptionWeights === undefined) throw new UsageError("--npz writes Inception statistics: give --inception-weights too");
   if (f.n !== undefined && f.n < 2) throw new UsageError(`Expected integer of at least 2 for --n but received ${f.n}`);
   const data = await loadDataset(f.data, { progress: !f.json });
   const featnet = f.featnet ?? (featnetConfigFor(data.name) ? data.name : "none");
   if (featnet === "none" && !f.inceptionWeights)
-    throw new UsageError(`No feature net exists for ${data.name}: pass --featnet <mnist|fashion-mnist|cifar10> or --inception-weights <file>`);
-  if (featnet !== "none" && (!featnetConfigFor(featnet) || featnet === "tiny"))
-    throw new UsageError(`Expected one of mnist, fashion-mnist, cifar10, none for --featnet but received ${JSON.stringify(featnet)}`);
+    throw new UsageError(`No feature net exists for ${data.name}: pass --featnet <${featnetDataSets.join("|")}> or --inception-weights <file>`);
+  if (featnet !== "none" && !featnetConfigFor(featnet))
+    throw new UsageError(`Expected one of ${[...featnetDataSets, "none"].join(", ")} for --featnet but received ${JSON.stringify(featnet)}`);
   const split = (f.split ?? (data.test.n > 0 ? "test" : "train")) as "test" | "train";
   if (data[split].n < 2) throw new UsageError(`The ${split} split of ${data.name} has ${data[split].n} images: statistics need at least 2`);
   const ref = chooseReference(data, split, f.n);
@@ -47,6 +51,10 @@ export async function statsCommand(argv: string[]): Promise<void> {
       const r = referenceStats(space, ref, { progress: !f.json });
       r.features.dispose();
       done.push({ ...r.provenance, file: r.file, fromCache: r.fromCache });
+      if (f.npz && space.name === "inception") {
+        writeNpzStats(f.npz, r.stats);
+        done.push({ ...r.provenance, file: path.resolve(f.npz), fromCache: false });
+      }
     }
   } finally {
     for (const s of spaces) s.dispose();

@@ -10,7 +10,10 @@ export const trainFlags = {
   preset: { type: "string", help: "hyperparameter set: tiny, small, standard" },
   spec: { type: "string", help: "pseudo-video spec: a preset name or a .json file" },
   frames: { type: "int", help: "frames per pseudo video, T (the image is the last)" },
-  framesAsImages: { type: "boolean", help: "data-size control: train the image model on all T frames as separate images" },
+  framesAsImages: {
+    type: "boolean",
+    help: "data-size control: train the image model on all T frames as separate images",
+  },
   steps: { type: "int", help: "training steps (of each stage)" },
   batch: { type: "int", help: "images per step" },
   lr: { type: "number", help: "peak learning rate (warm-up, then cosine decay)" },
@@ -21,8 +24,8 @@ export const trainFlags = {
   config: { type: "string", help: "JSON config file (a run's config.json works)" },
   resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
   stage: { type: "string", help: "train only this stage (default: all, in order)" },
-  evalEvery: { type: "int", help: "steps between test-set evaluations (default: steps/10)" },
-  evalImages: { type: "int", help: "test images per evaluation (0: all)" },
+  evalEvery: { type: "int", help: "steps between test-set evaluations (default: steps/5)" },
+  evalImages: { type: "int", help: "test images per evaluation (default 500; 0: all)" },
   sampleEvery: { type: "int", help: "steps between sample grids (default: steps/5)" },
   checkpointEvery: { type: "int", help: "steps between checkpoints (default: steps/10)" },
   quiet: { type: "boolean", help: "print nothing but errors", default: false },
@@ -31,7 +34,8 @@ export const trainFlags = {
 } satisfies FlagSpecs;
 
 const usage = "--data <name|path> --out runs/NAME [options]";
-const summary = "Train a model on pseudo videos whose last frame is the image; --resume continues a run exactly.";
+const summary =
+  "Train a model on pseudo videos whose last frame is the image; --resume continues a run exactly.";
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const f = parseFlags(argv, trainFlags, "train");
@@ -39,7 +43,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     console.log(helpText("train", usage, summary, trainFlags));
     return 0;
   }
-  if (f._.length) throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe train'; use flags (see --help)`);
+  if (f._.length)
+    throw new UsageError(
+      `Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe train'; use flags (see --help)`,
+    );
   if (!f.out) throw new UsageError("Missing --out: the run folder, e.g. --out runs/mnist-tiny");
   if (f.quiet && f.json) throw new UsageError("Give at most one of --quiet and --json");
   const given = (k: string) => f.given.has(k);
@@ -47,13 +54,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
     Object.fromEntries(keys.filter((k) => given(k as string)).map((k) => [k, f[k]]));
   const flags: RunInput = {
     ...pick(["model", "preset", "spec", "frames", "framesAsImages"]),
-    ...(given("data") || given("flip") || given("limit") ? { data: { ...(f.data ? { name: f.data } : {}), ...pick(["flip", "limit"]) } } : {}),
+    ...(given("data") || given("flip") || given("limit")
+      ? { data: { ...(f.data ? { name: f.data } : {}), ...pick(["flip", "limit"]) } }
+      : {}),
     train: pick(["steps", "batch", "lr", "seed"]),
     log: pick(["evalEvery", "evalImages", "sampleEvery", "checkpointEvery"]),
   };
   const input = f.config ? mergeInputs(readConfigFile(f.config), flags) : flags;
   try {
-    await train(input, f.out, { resume: f.resume, stage: f.stage, output: f.json ? "json" : f.quiet ? "quiet" : "bar" });
+    await train(input, f.out, {
+      resume: f.resume,
+      stage: f.stage,
+      output: f.json ? "json" : f.quiet ? "quiet" : "bar",
+    });
   } catch (err) {
     if (!(err instanceof TrainingError)) throw err;
     console.error(`lastframe train: ${err.message}`);

@@ -64,9 +64,16 @@ export function gather(set: ImageSet, indices: ArrayLike<number>): Uint8Array {
 }
 
 /** uint8 (B, C, H, W) bytes → float (B, C, H+2p, W+2p) in [−1, 1], the border at −1. */
-export function toFloat(bytes: Uint8Array, shape: { n: number; c: number; h: number; w: number }, border = 0): Tensor {
+export function toFloat(
+  bytes: Uint8Array,
+  shape: { n: number; c: number; h: number; w: number },
+  border = 0,
+): Tensor {
   return tidy(() => {
-    const x = fromTyped(bytes, [shape.n, shape.c, shape.h, shape.w]).float().mul(2 / 255).sub(1);
+    const x = fromTyped(bytes, [shape.n, shape.c, shape.h, shape.w])
+      .float()
+      .mul(2 / 255)
+      .sub(1);
     return border > 0 ? pad(x, [border, border, border, border], { value: -1 }) : x;
   });
 }
@@ -82,7 +89,8 @@ export class BatchLoader {
 
   constructor(set: ImageSet, opts: LoaderOptions) {
     if (!isPositiveInt(opts.batch)) throw expected("positive integer", "batch", opts.batch);
-    if (opts.batch > set.n) throw expected(`a batch size of at most the ${set.n} images in the set`, "batch", opts.batch);
+    if (opts.batch > set.n)
+      throw expected(`a batch size of at most the ${set.n} images in the set`, "batch", opts.batch);
     if (!isNonNegativeInt(opts.seed)) throw expected("non-negative integer", "seed", opts.seed);
     this.set = set;
     this.batch = opts.batch;
@@ -101,8 +109,16 @@ export class BatchLoader {
   }
 
   restore(state: LoaderState): void {
-    if (!isNonNegativeInt(state?.epoch) || !isNonNegativeInt(state?.batch) || state.batch > this.batchesPerEpoch)
-      throw expected(`{epoch, batch} with batch ≤ ${this.batchesPerEpoch}`, "loader state", JSON.stringify(state));
+    if (
+      !isNonNegativeInt(state?.epoch) ||
+      !isNonNegativeInt(state?.batch) ||
+      state.batch > this.batchesPerEpoch
+    )
+      throw expected(
+        `{epoch, batch} with batch ≤ ${this.batchesPerEpoch}`,
+        "loader state",
+        JSON.stringify(state),
+      );
     this.#state = { ...state };
     this.#epoch = null;
   }
@@ -132,7 +148,11 @@ export class BatchLoader {
  * The first `limit` images of a set (all by default) in order, as batches (the last may be smaller): for
  * evaluation. Each batch is handed to `fn` inside its own tidy scope.
  */
-export function forEachBatch(set: ImageSet, o: { batch: number; pad?: number; limit?: number }, fn: (x: Tensor, n: number) => void): void {
+export function forEachBatch(
+  set: ImageSet,
+  o: { batch: number; pad?: number; limit?: number },
+  fn: (x: Tensor, n: number) => void,
+): void {
   if (!isPositiveInt(o.batch)) throw expected("positive integer", "batch", o.batch);
   const total = Math.min(set.n, o.limit ?? set.n);
   const { c, h, w } = set;

@@ -11,13 +11,14 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { type SplitData, loadDataset } from "../data/index.js";
 import { closeRun, evaluateRun, openRun, sampleImages, type Run } from "../train/run-dir.js";
-import { ArgumentError, dispose, getNumThreads, torchVersion } from "../tensor/index.js";
+import { ArgumentError, CheckpointError, dispose, getNumThreads, torchVersion } from "../tensor/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { Images } from "./features.js";
-import { ensureFeatNet, featnetConfigFor } from "./featnet-train.js";
+import { ensureFeatNet, featnetConfigFor, featnetDataSets } from "./featnet-train.js";
 import { frechetDistance, gaussianStats } from "./frechet.js";
-import { loadFidInception } from "./inception.js";
+import { INCEPTION_DIMS, loadFidInception } from "./inception.js";
 import { kernelInceptionDistance } from "./kid.js";
+import { readNpzStats } from "./npz.js";
 import { precisionRecall } from "./precision-recall.js";
 import { chooseReference, referenceStats } from "./reference.js";
 import { type FeatureSpace, featnetSpace, inceptionSpace } from "./spaces.js";
@@ -38,6 +39,8 @@ export interface EvalOptions {
   /** Whose feature net measures fd, kid and pr (default: the reference data set's). */
   featnet?: string;
   inceptionWeights?: string;
+  /** FID reference statistics from an .npz file (pytorch-fid's format) instead of the reference images'. */
+  refStats?: string;
   temperature?: number;
   seed?: number;
   kidSubsets?: number;
@@ -64,7 +67,7 @@ export interface EvalReport {
   fd?: number;
   kid?: { mean: number; std: number; subsets: number; subsetSize: number };
   pr?: { precision: number; recall: number; k: number };
-  fid?: { value: number; weights: string; sha256: string; standard: boolean };
+  fid?: { value: number; weights: string; sha256: string; standard: boolean; refStats?: string };
   bpd?: Record<string, number>;
   /** Seconds per phase (sampling, features, each metric) and in all. */
   timings: Record<string, number>;
@@ -88,16 +91,19 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
     if (o.metrics.includes("fid") && !o.inceptionWeights)
       throw new ArgumentError("fid needs --inception-weights <pt_inception-2015-12-05-6726825d.pth> (see README: Evaluation)");
     if (!run && o.metrics.includes("bpd")) throw new ArgumentError(`bpd needs a trained run (a folder with config.json), but ${target} is a folder of images`);
+    const featnetMetrics = o.metrics.some((m) => m === "fd" || m === "kid" || m === "pr");
+    const needsImages = featnetMetrics || (o.metrics.includes("fid") && !o.refStats);
     const dataName = o.data ?? run?.config.data.name;
-    if (dataName === undefined) throw new ArgumentError(`Expected --data <name|path>: the reference images to compare ${target} with`);
-    const reference = await loadDataset(dataName, { progress: o.progress });
+    if (needsImages && dataName === undefined) throw new ArgumentError(`Expected --data <name|path>: the reference images to compare ${target} with`);
+    const reference = needsImages ? await loadDataset(dataName!, { progress: o.progress }) : null;
     // Image folders without split folders hold everything in train.
-    const split = o.split ?? (reference.test.n > 0 ? "test" : "train");
-    if (reference[split].n < 2) throw new ArgumentError(`The ${split} split of ${reference.name} has ${reference[split].n} images: a reference needs at least 2`);
+    const split = o.split ?? (reference && reference.test.n === 0 ? "train" : "test");
+    if (reference && reference[split].n < 2)
+      throw new ArgumentError(`The ${split} split of ${reference.name} has ${reference[split].n} images: a reference needs at least 2`);
     const report: EvalReport = {
       target,
       kind: run ? "run" : "folder",
-      data: reference.name,
+      data: reference?.name ?? path.resolve(o.refStats!),
       split,
       n: 0,
       refN: 0,
@@ -106,23 +112,28 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       createdAt: new Date().toISOString(),
       env: { torch: torchVersion(), threads: getNumThreads() },
     };
-    const distribution = o.metrics.filter((m) => m !== "bpd");
-    if (distribution.length > 0) {
+    // Feature spaces first, so that a bad weights file fails before minutes of sampling.
+    const featnet = featnetMetrics ? await featnetFor(o.featnet ?? reference!.name, o, log) : null;
+    if (featnet) spaces.push(featnet);
+    const inception = o.metrics.includes("fid") ? inceptionSpace(loadFidInception(o.inceptionWeights!)) : null;
+    if (inception) spaces.push(inception);
+    const published = inception && o.refStats ? readNpzStats(o.refStats) : null;
+    if (published && published.dims !== INCEPTION_DIMS)
+      throw new CheckpointError(`${o.refStats} holds ${published.dims}-d statistics; FID needs Inception's ${INCEPTION_DIMS}-d pool3 statistics`);
+    if (featnet || inception) {
       const t1 = performance.now();
       const generated = run ? sampled(run, o, log) : await folderImages(target, o.n, o.progress);
       report.timings[run ? "sampling" : "reading"] = since(t1);
-      const ref = chooseReference(reference, split, o.refN ?? Math.min(o.n, generated.n));
+      const ref = reference ? chooseReference(reference, split, o.refN ?? Math.min(o.n, generated.n)) : null;
       report.n = generated.n;
-      report.refN = ref.images.n;
+      report.refN = ref?.images.n ?? 0;
       if (run) report.run = { checkpoint: run.checkpoint, step: run.step, model: run.config.model, temperature: o.temperature ?? 1, seed: o.seed ?? 0 };
-      if (distribution.some((m) => m === "fd" || m === "kid" || m === "pr")) {
-        const space = await featnetFor(o.featnet ?? reference.name, o, log);
-        spaces.push(space);
-        const t = report.timings;
-        const refFeatures = timed(t, "featnet_features", () => referenceStats(space, ref, o));
-        const genFeatures = timed(t, "featnet_features", () => space.extract(generated, o.progress));
+      const t = report.timings;
+      if (featnet) {
+        const refFeatures = timed(t, "featnet_features", () => referenceStats(featnet, ref!, o));
+        const genFeatures = timed(t, "featnet_features", () => featnet.extract(generated, o.progress));
         try {
-          report.featnet = { ...space.featnet!, id: space.id };
+          report.featnet = { ...featnet.featnet!, id: featnet.id };
           if (o.metrics.includes("fd")) report.fd = timed(t, "fd", () => frechetDistance(gaussianStats(genFeatures), refFeatures.stats));
           if (o.metrics.includes("kid"))
             report.kid = timed(t, "kid", () =>
@@ -133,20 +144,22 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
           dispose([refFeatures.features, genFeatures]);
         }
       }
-      if (o.metrics.includes("fid")) {
-        const weights = loadFidInception(o.inceptionWeights!);
-        const space = inceptionSpace(weights);
-        spaces.push(space);
-        const refStats = timed(report.timings, "inception_features", () => referenceStats(space, ref, o));
-        refStats.features.dispose();
-        const genFeatures = timed(report.timings, "inception_features", () => space.extract(generated, o.progress));
+      if (inception) {
+        let refStats = published;
+        if (!refStats) {
+          const computed = timed(t, "inception_features", () => referenceStats(inception, ref!, o));
+          computed.features.dispose();
+          refStats = computed.stats;
+        }
+        const genFeatures = timed(t, "inception_features", () => inception.extract(generated, o.progress));
         try {
-          const value = timed(report.timings, "fid", () => frechetDistance(gaussianStats(genFeatures), refStats.stats));
-          report.fid = { value, weights: path.resolve(weights.file), sha256: weights.sha256, standard: weights.standard };
+          const value = timed(t, "fid", () => frechetDistance(gaussianStats(genFeatures), refStats));
+          report.fid = { value, ...inception.weights!, ...(o.refStats ? { refStats: path.resolve(o.refStats) } : {}) };
         } finally {
           genFeatures.dispose();
         }
-        if (!weights.standard) log(`lastframe eval: ${weights.file} is not the standard pytorch-fid file (sha256 ${weights.sha256.slice(0, 8)}…): FID values will not compare with published ones`);
+        if (!report.fid.standard)
+          log(`lastframe eval: ${report.fid.weights} is not the standard pytorch-fid file (sha256 ${report.fid.sha256.slice(0, 8)}…): FID values will not compare with published ones`);
       }
     }
     if (run && o.metrics.includes("bpd")) {
@@ -198,9 +211,9 @@ async function folderImages(target: string, n: number, progress?: boolean): Prom
 }
 
 async function featnetFor(data: string, o: EvalOptions, log: (m: string) => void): Promise<FeatureSpace> {
-  if (!featnetConfigFor(data) || data === "tiny")
+  if (!featnetConfigFor(data))
     throw new ArgumentError(
-      `No feature net exists for ${data}: pass --featnet mnist, fashion-mnist or cifar10 to measure fd, kid and pr in one of their ` +
+      `No feature net exists for ${data}: pass --featnet <${featnetDataSets.join("|")}> to measure fd, kid and pr in one of their ` +
         "spaces (images are resized and converted to its input), or use --metrics fid with Inception weights",
     );
   return featnetSpace(await ensureFeatNet(data, { progress: o.progress, log }));

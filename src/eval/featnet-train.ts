@@ -51,9 +51,12 @@ export interface TrainOptions {
   log?: (message: string) => void;
 }
 
-/** A feature net's config by data set name (an ArgumentError-free lookup: null when there is none). */
+/** Data sets that have a feature net (the `tiny` config is for tests). */
+export const featnetDataSets: readonly string[] = Object.keys(featnetConfigs).filter((k) => k !== "tiny");
+
+/** A data set's feature net config, or null when it has none. */
 export function featnetConfigFor(data: string): FeatNetConfig | null {
-  return (featnetConfigs as Record<string, FeatNetConfig>)[data] ?? null;
+  return featnetDataSets.includes(data) ? featnetConfigs[data as keyof typeof featnetConfigs] : null;
 }
 
 /** Trains a feature net on `data.train` and measures its accuracy on `data.test`. */
@@ -151,7 +154,7 @@ export async function buildFeatNet(
   o: TrainOptions & { config?: FeatNetConfig; dir?: string; /** images per split, for quick runs */ limit?: number } = {},
 ): Promise<TrainedFeatNet> {
   const cfg = o.config ?? featnetConfigFor(data);
-  if (!cfg) throw new DataError(`no feature net is defined for ${data}; feature nets exist for ${Object.keys(featnetConfigs).filter((k) => k !== "tiny").join(", ")}`);
+  if (!cfg) throw new DataError(`no feature net is defined for ${data}; feature nets exist for ${featnetDataSets.join(", ")}`);
   const split = await loadDataset(data, { progress: o.progress, limit: o.limit });
   const { net, accuracy, seconds } = trainFeatNet(cfg, split, o);
   if (accuracy < cfg.minAccuracy) {

@@ -1,5 +1,6 @@
 // Feature spaces the distribution metrics are measured in: a lastframe feature net (offline: fd, kid, pr) or
 // pytorch-fid's Inception (fid). Each has an id derived from its weights, which reference statistics record.
+import path from "node:path";
 import type { Tensor } from "../tensor/index.js";
 import { type Images, extractFeatures } from "./features.js";
 import { type TrainedFeatNet, featnetFeatures } from "./featnet-train.js";
@@ -14,6 +15,8 @@ export interface FeatureSpace {
   dims: number;
   /** For feature-net spaces: the data set it classifies and its test accuracy. */
   featnet?: { data: string; accuracy: number };
+  /** For Inception: the weights file, its sha256, and whether it is pytorch-fid's release file. */
+  weights?: { weights: string; sha256: string; standard: boolean };
   extract(images: Images, progress?: boolean): Tensor;
   dispose(): void;
 }
@@ -37,6 +40,7 @@ export function inceptionSpace(w: InceptionWeights): FeatureSpace {
     name: "inception",
     id: w.sha256.slice(0, 12),
     dims: INCEPTION_DIMS,
+    weights: { weights: path.resolve(w.file), sha256: w.sha256, standard: w.standard },
     extract: (images, progress) =>
       extractFeatures(images, (x) => w.net.pool3(inceptionInput(x)), {
         label: "features (Inception pool3, 2048-d)",

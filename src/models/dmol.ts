@@ -33,14 +33,19 @@ export class DiscretisedLogistics extends Module {
   /** Output channels → (logits, means, log scales, couplings). */
   #split(h: Tensor): Mixture {
     const [B, , H, W] = h.shape as [number, number, number, number];
-    const C = this.channels, M = this.mixtures;
+    const C = this.channels,
+      M = this.mixtures;
     const logits = h.narrow(1, 0, M);
     // (B, C·M, H, W) → (B, C, M, H, W)
     const means = h.narrow(1, M, C * M).reshape(B, C, M, H, W);
     // Scales below e^-7 make the bins numerically one-hot; the clamp keeps gradients alive.
-    const logScales = h.narrow(1, M * (1 + C), C * M).reshape(B, C, M, H, W).clamp(-7, null);
+    const logScales = h
+      .narrow(1, M * (1 + C), C * M)
+      .reshape(B, C, M, H, W)
+      .clamp(-7, null);
     const coefs: Tensor[] = [];
-    for (let k = 0, at = M * (1 + 2 * C); k < (C * (C - 1)) / 2; k++, at += M) coefs.push(h.narrow(1, at, M).tanh());
+    for (let k = 0, at = M * (1 + 2 * C); k < (C * (C - 1)) / 2; k++, at += M)
+      coefs.push(h.narrow(1, at, M).tanh());
     return { logits, means, logScales, coefs };
   }
 
@@ -83,7 +88,12 @@ export class DiscretisedLogistics extends Module {
   sample(h: Tensor): Tensor {
     return noGrad(() => {
       const p = this.#split(this.conv.forward(h));
-      const gumbel = rand(p.logits.shape).clamp(1e-5, 1 - 1e-5).log().neg().log().neg();
+      const gumbel = rand(p.logits.shape)
+        .clamp(1e-5, 1 - 1e-5)
+        .log()
+        .neg()
+        .log()
+        .neg();
       const pick = p.logits.add(gumbel).argmax(1, true); // (B, 1, H, W)
       const choose = (t: Tensor) => t.gather(1, pick).squeeze(1);
       const xs: Tensor[] = [];

@@ -72,7 +72,14 @@ export const defaults: HVAEConfig = {
 
 export const hps = {
   // Seconds per hundred steps: for tests and smoke runs.
-  tiny: { ...defaults, width: 16, zdim: 4, enc: "32d2,16d2,8d2,4d4,1x1", dec: "1x1,4m1,8m4,16m8,32m16", mixtures: 3 },
+  tiny: {
+    ...defaults,
+    width: 16,
+    zdim: 4,
+    enc: "32d2,16d2,8d2,4d4,1x1",
+    dec: "1x1,4m1,8m4,16m8,32m16",
+    mixtures: 3,
+  },
   // Minutes: a quick look at a data set.
   small: { ...defaults },
   // An hour on 2 cores: recognisable MNIST / Fashion-MNIST digits and CIFAR-10 blobs.
@@ -106,7 +113,9 @@ interface DecToken {
 }
 
 function badToken(field: string, spec: string, token: string, form: string): ArgumentError {
-  return new ArgumentError(`Bad token ${JSON.stringify(token)} in hps.${field} ${JSON.stringify(spec)}: expected ${form}`);
+  return new ArgumentError(
+    `Bad token ${JSON.stringify(token)} in hps.${field} ${JSON.stringify(spec)}: expected ${form}`,
+  );
 }
 
 /** "32x2,32d2,16x1" → blocks with their resolutions; resolutions must follow from the pooling. */
@@ -114,10 +123,13 @@ export function parseEnc(spec: string, size: number | null = null): EncToken[] {
   const out: EncToken[] = [];
   for (const token of spec.split(",")) {
     const m = /^(\d+)([xd])(\d+)$/.exec(token.trim());
-    if (!m || Number(m[1]) < 1 || Number(m[3]) < 1) throw badToken("enc", spec, token, "<res>x<count> or <res>d<rate>");
-    const res = Number(m[1]), n = Number(m[3]);
+    if (!m || Number(m[1]) < 1 || Number(m[3]) < 1)
+      throw badToken("enc", spec, token, "<res>x<count> or <res>d<rate>");
+    const res = Number(m[1]),
+      n = Number(m[3]);
     const at = out.length ? out[out.length - 1]!.res / out[out.length - 1]!.down : (size ?? res);
-    if (res !== at) throw badToken("enc", spec, token, `a block at resolution ${at} (the resolution reached so far)`);
+    if (res !== at)
+      throw badToken("enc", spec, token, `a block at resolution ${at} (the resolution reached so far)`);
     if (m[2] === "x") for (let i = 0; i < n; i++) out.push({ res, down: 1 });
     else if (res % n) throw badToken("enc", spec, token, `a rate that divides ${res}`);
     else out.push({ res, down: n });
@@ -130,11 +142,18 @@ export function parseDec(spec: string): DecToken[] {
   const out: DecToken[] = [];
   for (const token of spec.split(",")) {
     const m = /^(\d+)([xm])(\d+)$/.exec(token.trim());
-    if (!m || Number(m[1]) < 1 || Number(m[3]) < 1) throw badToken("dec", spec, token, "<res>x<count> or <res>m<from>");
-    const res = Number(m[1]), n = Number(m[3]);
+    if (!m || Number(m[1]) < 1 || Number(m[3]) < 1)
+      throw badToken("dec", spec, token, "<res>x<count> or <res>m<from>");
+    const res = Number(m[1]),
+      n = Number(m[3]);
     if (m[2] === "x") for (let i = 0; i < n; i++) out.push({ res, mixin: null });
     else if (n >= res || res % n || !out.some((t) => t.res === n))
-      throw badToken("dec", spec, token, `a mixin from a lower resolution that divides ${res} and comes earlier`);
+      throw badToken(
+        "dec",
+        spec,
+        token,
+        `a mixin from a lower resolution that divides ${res} and comes earlier`,
+      );
     else out.push({ res, mixin: n });
   }
   return out;
@@ -162,7 +181,12 @@ class Block extends Module {
   readonly down: number;
 
   /** `lastScale` scales the last conv: √(1/depth) on residual branches, 0 for the prior (see header). */
-  constructor(cin: number, mid: number, cout: number, o: { residual: boolean; res: number; down?: number; lastScale?: number }) {
+  constructor(
+    cin: number,
+    mid: number,
+    cout: number,
+    o: { residual: boolean; res: number; down?: number; lastScale?: number },
+  ) {
     super();
     // Below 3×3 a 3×3 kernel only sees padding: use 1×1 there, as VDVAE does.
     const k = o.res > 2 ? 3 : 1;
@@ -193,7 +217,10 @@ class Encoder extends Module {
     const mid = innerWidth(cfg);
     this.stem = conv(channels, cfg.width, 3);
     const scale = Math.sqrt(1 / tokens.length);
-    this.blocks = tokens.map((t) => new Block(cfg.width, mid, cfg.width, { residual: true, res: t.res, down: t.down, lastScale: scale }));
+    this.blocks = tokens.map(
+      (t) =>
+        new Block(cfg.width, mid, cfg.width, { residual: true, res: t.res, down: t.down, lastScale: scale }),
+    );
   }
 
   /** Activations by resolution: the output of the last block at each one. */
@@ -237,7 +264,9 @@ class DecBlock extends Module {
 
   constructor(cfg: HVAEConfig, token: DecToken, depth: number, contextWidth: number) {
     super();
-    const w = cfg.width, mid = innerWidth(cfg), scale = Math.sqrt(1 / depth);
+    const w = cfg.width,
+      mid = innerWidth(cfg),
+      scale = Math.sqrt(1 / depth);
     this.res = token.res;
     this.mixin = token.mixin;
     this.zdim = cfg.zdim;
@@ -259,14 +288,19 @@ class DecBlock extends Module {
   /** Prior means, log-stds and the state update, split from the prior net's output. */
   #prior(x: Tensor): [Tensor, Tensor, Tensor] {
     const f = this.prior.forward(x);
-    return [f.narrow(1, 0, this.zdim), f.narrow(1, this.zdim, this.zdim), f.narrow(1, 2 * this.zdim, f.size(1) - 2 * this.zdim)];
+    return [
+      f.narrow(1, 0, this.zdim),
+      f.narrow(1, this.zdim, this.zdim),
+      f.narrow(1, 2 * this.zdim, f.size(1) - 2 * this.zdim),
+    ];
   }
 
   /** Posterior pass: z ~ q, KL(q ‖ p) summed per example. */
   forward(x: Tensor, acts: Tensor, context: Tensor | null): { x: Tensor; group: Group } {
     x = this.#withContext(x, context);
     const q = this.enc.forward(cat([x, acts], 1));
-    const qm = q.narrow(1, 0, this.zdim), qs = q.narrow(1, this.zdim, this.zdim);
+    const qm = q.narrow(1, 0, this.zdim),
+      qs = q.narrow(1, this.zdim, this.zdim);
     const [pm, ps, update] = this.#prior(x);
     x = x.add(update);
     const z = qm.add(qs.exp().mul(randnLike(qm)));
@@ -314,7 +348,10 @@ class Decoder extends Module {
       if (b.mixin !== null) x = x.add(interpolate(state.get(b.mixin)!, { scaleFactor: b.res / b.mixin }));
       state.set(b.res, step(b, x));
     }
-    return state.get(this.resolutions[this.resolutions.length - 1]!)!.mul(this.gain).add(this.shift);
+    return state
+      .get(this.resolutions[this.resolutions.length - 1]!)!
+      .mul(this.gain)
+      .add(this.shift);
   }
 
   forward(acts: Map<number, Tensor>, context: Map<number, Tensor> | null): { h: Tensor; groups: Group[] } {
@@ -363,9 +400,11 @@ export class HVAE extends Module implements TrainableModel {
     const decTokens = parseDec(cfg.dec);
     const reached = new Set([shape.size, ...encTokens.map((t) => t.res / t.down)]);
     for (const t of decTokens)
-      if (!reached.has(t.res)) throw expected(`resolutions the encoder reaches (${[...reached].join(", ")})`, "hps.dec", cfg.dec);
+      if (!reached.has(t.res))
+        throw expected(`resolutions the encoder reaches (${[...reached].join(", ")})`, "hps.dec", cfg.dec);
     const top = decTokens[decTokens.length - 1]!.res;
-    if (top !== shape.size) throw expected(`a decoder that ends at the image size ${shape.size}, not ${top}`, "hps.dec", cfg.dec);
+    if (top !== shape.size)
+      throw expected(`a decoder that ends at the image size ${shape.size}, not ${top}`, "hps.dec", cfg.dec);
     const contextWidth = shape.frames > 1 ? (cfg.context === "full" ? 2 : 1) * cfg.width : 0;
     this.enc = new Encoder(cfg, shape.channels, encTokens);
     this.dec = new Decoder(cfg, decTokens, contextWidth);
@@ -388,8 +427,13 @@ export class HVAE extends Module implements TrainableModel {
       const none = zeros([B, 1, C, H, W]);
       let ctx = cat([none, v.narrow(1, 0, T - 1)], 1); // frame t sees v_{t−1}
       if (this.cfg.context === "full") {
-        const counts = zeros([1, T - 1, 1, 1, 1]).add(1).cumsum(1);
-        const means = v.narrow(1, 0, T - 1).cumsum(1).div(counts); // mean of v_1 … v_{t−1}
+        const counts = zeros([1, T - 1, 1, 1, 1])
+          .add(1)
+          .cumsum(1);
+        const means = v
+          .narrow(1, 0, T - 1)
+          .cumsum(1)
+          .div(counts); // mean of v_1 … v_{t−1}
         ctx = cat([ctx, cat([none, means], 1)], 2);
       }
       out.set(r, ctx.reshape(B * T, -1, H, W)); // (B, T, C', H, W) → (B·T, C', H, W)
@@ -416,7 +460,8 @@ export class HVAE extends Module implements TrainableModel {
     const [B, T, C, H, W] = videos.shape as [number, number, number, number, number];
     check(
       T === this.shape.frames && C === this.shape.channels && H === this.shape.size && W === this.shape.size,
-      () => `hvae: expected videos (B, ${this.shape.frames}, ${this.shape.channels}, ${this.shape.size}, ${this.shape.size}), got [${videos.shape}]`,
+      () =>
+        `hvae: expected videos (B, ${this.shape.frames}, ${this.shape.channels}, ${this.shape.size}, ${this.shape.size}), got [${videos.shape}]`,
     );
     const x = videos.reshape(B * T, C, H, W); // (B, T, C, H, W) → (B·T, C, H, W)
     const acts = this.enc.forward(x);
@@ -440,7 +485,10 @@ export class HVAE extends Module implements TrainableModel {
         distortion: distortion.mean(),
         rate: rate.mean(),
         bpd: loss.div(Math.LN2),
-        last_bpd: perFrame.select(1, T - 1).mean().div(Math.LN2),
+        last_bpd: perFrame
+          .select(1, T - 1)
+          .mean()
+          .div(Math.LN2),
       },
     };
   }
@@ -448,7 +496,11 @@ export class HVAE extends Module implements TrainableModel {
   evaluate(videos: Tensor, stage: string): Record<string, number> {
     return noGrad(() => {
       const { stats } = this.loss(videos, stage);
-      return { bpd: stats.bpd!.item(), last_bpd: stats.last_bpd!.item(), rate_bpd: stats.rate!.item() / Math.LN2 };
+      return {
+        bpd: stats.bpd!.item(),
+        last_bpd: stats.last_bpd!.item(),
+        rate_bpd: stats.rate!.item() / Math.LN2,
+      };
     });
   }
 
@@ -501,9 +553,12 @@ export class HVAE extends Module implements TrainableModel {
 // ***** the family *****
 
 function validate(cfg: HVAEConfig): HVAEConfig {
-  for (const k of ["width", "zdim", "mixtures"] as const) if (!isPositiveInt(cfg[k])) throw expected("positive integer", `hps.${k}`, cfg[k]);
-  if (!(cfg.bottleneck > 0 && cfg.bottleneck <= 1)) throw expected("a number in (0, 1]", "hps.bottleneck", cfg.bottleneck);
-  if (!contexts.includes(cfg.context)) throw expected(`one of ${contexts.join(", ")}`, "hps.context", cfg.context);
+  for (const k of ["width", "zdim", "mixtures"] as const)
+    if (!isPositiveInt(cfg[k])) throw expected("positive integer", `hps.${k}`, cfg[k]);
+  if (!(cfg.bottleneck > 0 && cfg.bottleneck <= 1))
+    throw expected("a number in (0, 1]", "hps.bottleneck", cfg.bottleneck);
+  if (!contexts.includes(cfg.context))
+    throw expected(`one of ${contexts.join(", ")}`, "hps.context", cfg.context);
   parseEnc(cfg.enc);
   parseDec(cfg.dec);
   return cfg;
@@ -516,10 +571,16 @@ export const hvaeFamily: ModelFamily<HVAEConfig> = {
   trainDefaults,
   resolve(partial, preset) {
     const base = (hps as Record<string, HVAEConfig>)[preset];
-    if (!base) throw new ArgumentError(`Unknown preset ${JSON.stringify(preset)} for model hvae. Valid presets: ${Object.keys(hps).join(", ")}`);
+    if (!base)
+      throw new ArgumentError(
+        `Unknown preset ${JSON.stringify(preset)} for model hvae. Valid presets: ${Object.keys(hps).join(", ")}`,
+      );
     const cfg: Record<string, unknown> = { ...base };
     for (const [k, v] of Object.entries(partial)) {
-      if (!(k in defaults)) throw new ArgumentError(`Unknown hvae hyperparameter ${JSON.stringify(k)}. Valid: ${Object.keys(defaults).join(", ")}`);
+      if (!(k in defaults))
+        throw new ArgumentError(
+          `Unknown hvae hyperparameter ${JSON.stringify(k)}. Valid: ${Object.keys(defaults).join(", ")}`,
+        );
       const want = typeof defaults[k as keyof HVAEConfig];
       if (typeof v !== want) throw expected(want, `hps.${k}`, v);
       cfg[k] = v;

@@ -19,6 +19,13 @@ export function disposeCache(c: KVCache): void {
   c.k = c.v = null;
 }
 
+/**
+ * The attention scores (B, heads, T, T) are computed for as many batch rows at a time as fit in this many bytes:
+ * glibc serves blocks of 32 MiB and more by mmap, so larger scores would be page-faulted in afresh at every layer
+ * and step (native/addon.cc tuneAllocator), which costs more than the attention itself.
+ */
+const SCORE_BYTES = 16 * 1024 * 1024;
+
 export class CausalSelfAttention extends Module {
   qkv: Linear;
   proj: Linear;
@@ -61,14 +68,24 @@ export class CausalSelfAttention extends Module {
     }
     const total = k.size(2);
     const past = total - T;
-    // (B, h, T, hd) @ (B, h, hd, total) → (B, h, T, total)
-    let att = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(hd));
-    if (opts.mask) att = att.maskedFill(opts.mask.slice(0, past, total).slice(1, 0, total).logicalNot(), -Infinity);
-    // Query i sits at absolute position past + i and may not see j > past + i; a single new query sees all.
-    else if (T > 1) att = att.maskedFill(ones([T, total], { dtype: "bool" }).triu(past + 1), -Infinity);
-    att = applyDropout(this.drop, att.softmax(-1));
+    const forbidden = opts.mask
+      ? opts.mask.slice(0, past, total).slice(1, 0, total).logicalNot()
+      : // Query i sits at absolute position past + i and may not see j > past + i; a single new query sees all.
+        T > 1
+        ? ones([T, total], { dtype: "bool" }).triu(past + 1)
+        : null;
+    // Batch chunks whose scores stay under SCORE_BYTES (see there).
+    const rows = Math.max(1, Math.floor(SCORE_BYTES / (4 * this.heads * T * total)));
+    const parts = q.split(rows, 0).map((qc, i) => {
+      const [kc, vc] = [k, v].map((t) => t.narrow(0, i * rows, qc.size(0)));
+      // (b, h, T, hd) @ (b, h, hd, total) → (b, h, T, total)
+      let att = qc.matmul(kc!.transpose(-2, -1)).mul(1 / Math.sqrt(hd));
+      if (forbidden) att = att.maskedFill(forbidden, -Infinity);
+      att = applyDropout(this.drop, att.softmax(-1));
+      return att.matmul(vc!);
+    });
     // (B, h, T, hd) → (B, T, C)
-    const y = att.matmul(v).transpose(1, 2).reshape(B, T, C);
+    const y = (parts.length === 1 ? parts[0]! : cat(parts, 0)).transpose(1, 2).reshape(B, T, C);
     return applyDropout(this.drop, this.proj.forward(y));
   }
 }

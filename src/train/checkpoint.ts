@@ -8,7 +8,18 @@
 // highest-numbered complete folder. Reading verifies every checksum, so a truncated or edited file is refused
 // with a CheckpointError naming it rather than loaded.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors } from "../nn/index.js";
 import { type Tensor, CheckpointError } from "../tensor/index.js";
@@ -64,7 +75,11 @@ export function checkpointName(step: number): string {
 }
 
 /** Writes a checkpoint atomically and removes older ones; returns its folder. */
-export function saveCheckpoint(runDir: string, state: CheckpointState, tensors: Record<TensorFile, Map<string, Tensor>>): string {
+export function saveCheckpoint(
+  runDir: string,
+  state: CheckpointState,
+  tensors: Record<TensorFile, Map<string, Tensor>>,
+): string {
   const final = join(runDir, checkpointName(state.step));
   const tmp = `${final}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
@@ -89,10 +104,16 @@ export function saveCheckpoint(runDir: string, state: CheckpointState, tensors: 
   return final;
 }
 
-/** Deletes half-written checkpoints left by a killed run. */
+/** Deletes half-written checkpoints left by a killed run (and restores a replaced one whose successor is missing). */
 export function removePartialCheckpoints(runDir: string): void {
   if (!existsSync(runDir)) return;
-  for (const entry of readdirSync(runDir)) if (/^ckpt-\d+\.(tmp|old)$/.test(entry)) rmSync(join(runDir, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(runDir)) {
+    const old = /^(ckpt-\d+)\.old$/.exec(entry);
+    // A kill between moving a step's old folder aside and renaming its replacement: the old one is complete.
+    if (old && !existsSync(join(runDir, old[1]!))) renameSync(join(runDir, entry), join(runDir, old[1]!));
+    else if (old || /^ckpt-\d+\.tmp$/.test(entry))
+      rmSync(join(runDir, entry), { recursive: true, force: true });
+  }
 }
 
 /** The latest complete checkpoint folder, or null if there is none. */
@@ -110,7 +131,9 @@ function readState(path: string): CheckpointState & { files: Record<string, stri
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new CheckpointError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CheckpointError(
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let s: Record<string, unknown>;
   try {
@@ -119,16 +142,28 @@ function readState(path: string): CheckpointState & { files: Record<string, stri
     throw new CheckpointError(`${path} is not valid JSON (truncated or edited?)`);
   }
   const need: [string, string][] = [
-    ["step", "number"], ["stage", "string"], ["stageStep", "number"], ["skipped", "number"], ["badInARow", "number"],
-    ["loader", "object"], ["optimizer", "object"], ["rng", "string"], ["seconds", "number"], ["files", "object"],
+    ["step", "number"],
+    ["stage", "string"],
+    ["stageStep", "number"],
+    ["skipped", "number"],
+    ["badInARow", "number"],
+    ["loader", "object"],
+    ["optimizer", "object"],
+    ["rng", "string"],
+    ["seconds", "number"],
+    ["files", "object"],
   ];
   for (const [k, type] of need)
-    if (typeof s[k] !== type || s[k] === null) throw new CheckpointError(`${path} lacks a valid ${k} (expected a ${type})`);
+    if (typeof s[k] !== type || s[k] === null)
+      throw new CheckpointError(`${path} lacks a valid ${k} (expected a ${type})`);
   return s as unknown as CheckpointState & { files: Record<string, string> };
 }
 
 /** Reads and verifies a checkpoint folder. The caller owns (and disposes) the returned tensors. */
-export function readCheckpoint(folder: string): { state: CheckpointState; tensors: Record<TensorFile, Map<string, Tensor>> } {
+export function readCheckpoint(folder: string): {
+  state: CheckpointState;
+  tensors: Record<TensorFile, Map<string, Tensor>>;
+} {
   const { files, ...state } = readState(join(folder, "state.json"));
   const tensors = {} as Record<TensorFile, Map<string, Tensor>>;
   for (const name of tensorFiles) tensors[name] = readTensorFile(folder, name, files);
@@ -136,17 +171,27 @@ export function readCheckpoint(folder: string): { state: CheckpointState; tensor
 }
 
 /** One verified tensor file of a checkpoint (e.g. only the EMA weights, for sampling). */
-export function readTensorFile(folder: string, name: TensorFile, files?: Record<string, string>): Map<string, Tensor> {
+export function readTensorFile(
+  folder: string,
+  name: TensorFile,
+  files?: Record<string, string>,
+): Map<string, Tensor> {
   files ??= readState(join(folder, "state.json")).files;
   const file = join(folder, `${name}.safetensors`);
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    throw new CheckpointError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CheckpointError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const want = files[`${name}.safetensors`];
-  if (want === undefined) throw new CheckpointError(`${join(folder, "state.json")} has no checksum for ${name}.safetensors`);
-  if (sha256(bytes) !== want) throw new CheckpointError(`${file} does not match its checksum in state.json: the file is truncated or was modified`);
+  if (want === undefined)
+    throw new CheckpointError(`${join(folder, "state.json")} has no checksum for ${name}.safetensors`);
+  if (sha256(bytes) !== want)
+    throw new CheckpointError(
+      `${file} does not match its checksum in state.json: the file is truncated or was modified`,
+    );
   return decodeSafetensors(bytes, file).tensors;
 }

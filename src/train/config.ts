@@ -104,17 +104,28 @@ export const trainDefaults: TrainSettings = {
   maxBadSteps: 20,
 };
 
-/** Intervals of 0 are filled in from the step count: about 10 evals and checkpoints, 5 sample grids. */
+/** Intervals of 0 are filled in from the step count: 5 evals and sample grids, 10 checkpoints. */
 export const logDefaults: LogSettings = {
   evalEvery: 0,
-  evalImages: 1000,
+  evalImages: 500,
   sampleEvery: 0,
   sampleN: 36,
   temperature: 1,
   checkpointEvery: 0,
 };
 
-const sections = ["model", "preset", "hps", "data", "spec", "frames", "framesAsImages", "train", "log", "provenance"];
+const sections = [
+  "model",
+  "preset",
+  "hps",
+  "data",
+  "spec",
+  "frames",
+  "framesAsImages",
+  "train",
+  "log",
+  "provenance",
+];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -126,7 +137,9 @@ export function readConfigFile(path: string): RunInput {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new ArgumentError(`Cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ArgumentError(
+      `Cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let v: unknown;
   try {
@@ -136,7 +149,10 @@ export function readConfigFile(path: string): RunInput {
   }
   if (!isObject(v)) throw new ArgumentError(`Config file ${path} must hold a JSON object`);
   for (const k of Object.keys(v))
-    if (!sections.includes(k)) throw new ArgumentError(`Unknown key ${JSON.stringify(k)} in config file ${path}. Valid keys: ${sections.join(", ")}`);
+    if (!sections.includes(k))
+      throw new ArgumentError(
+        `Unknown key ${JSON.stringify(k)} in config file ${path}. Valid keys: ${sections.join(", ")}`,
+      );
   return v as RunInput;
 }
 
@@ -157,7 +173,8 @@ function checkSettings<T extends object>(given: unknown, base: T, section: strin
   if (!isObject(given)) throw expected("an object", section, given);
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [k, v] of Object.entries(given)) {
-    if (!(k in base)) throw new ArgumentError(`Unknown setting ${section}.${k}. Valid: ${Object.keys(base).join(", ")}`);
+    if (!(k in base))
+      throw new ArgumentError(`Unknown setting ${section}.${k}. Valid: ${Object.keys(base).join(", ")}`);
     const want = (base as Record<string, unknown>)[k];
     if (want !== null && typeof v !== typeof want) throw expected(typeof want, `${section}.${k}`, v);
     out[k] = v;
@@ -184,23 +201,38 @@ export function resolveRunConfig(input: RunInput): RunConfig {
   const family = getFamily(model);
   const preset = input.preset ?? "small";
   if (!(preset in family.hps))
-    throw new ArgumentError(`Unknown preset ${JSON.stringify(preset)} for model ${model}. Valid presets: ${Object.keys(family.hps).join(", ")}`);
+    throw new ArgumentError(
+      `Unknown preset ${JSON.stringify(preset)} for model ${model}. Valid presets: ${Object.keys(family.hps).join(", ")}`,
+    );
   if (input.hps !== undefined && !isObject(input.hps)) throw expected("an object", "hps", input.hps);
   const hps = family.resolve((input.hps ?? {}) as object, preset) as Record<string, unknown>;
 
   const dataIn = typeof input.data === "string" ? { name: input.data } : (input.data ?? {});
   if (!isObject(dataIn)) throw expected("a data set name, a path or an object", "data", input.data);
-  const data = checkSettings(dataIn, { name: "", flip: false, limit: null as number | null, channels: 0, size: 0, pad: -1 }, "data");
+  const data = checkSettings(
+    dataIn,
+    { name: "", flip: false, limit: null as number | null, channels: 0, size: 0, pad: -1 },
+    "data",
+  );
   if (!data.name)
-    throw new ArgumentError(`Missing data: pass --data with a data set name (${datasetNames.join(", ")}) or a path`);
+    throw new ArgumentError(
+      `Missing data: pass --data with a data set name (${datasetNames.join(", ")}) or a path`,
+    );
   if (!(datasetNames as readonly string[]).includes(data.name) && !existsSync(data.name))
-    throw new ArgumentError(`Unknown data set ${JSON.stringify(data.name)}. Valid names: ${datasetNames.join(", ")}, or a path to a folder or archive`);
+    throw new ArgumentError(
+      `Unknown data set ${JSON.stringify(data.name)}. Valid names: ${datasetNames.join(", ")}, or a path to a folder or archive`,
+    );
   if (data.limit !== null) positiveInt(data.limit, "data.limit");
 
-  const frames = input.frames ?? (typeof input.spec === "object" && input.spec && "frames" in input.spec ? Number(input.spec.frames) : 1);
+  const frames =
+    input.frames ??
+    (typeof input.spec === "object" && input.spec && "frames" in input.spec ? Number(input.spec.frames) : 1);
   positiveInt(frames, "frames");
   const specIn = input.spec ?? (frames === 1 ? "none" : undefined);
-  if (specIn === undefined) throw new ArgumentError(`Missing spec: frames ${frames} > 1 needs --spec (${presetNames.join(", ")}, or a .json file)`);
+  if (specIn === undefined)
+    throw new ArgumentError(
+      `Missing spec: frames ${frames} > 1 needs --spec (${presetNames.join(", ")}, or a .json file)`,
+    );
   const spec = parseSpec(specIn, frames);
   const framesAsImages = input.framesAsImages ?? false;
   if (typeof framesAsImages !== "boolean") throw expected("true or false", "framesAsImages", framesAsImages);
@@ -208,21 +240,25 @@ export function resolveRunConfig(input: RunInput): RunConfig {
   const train = checkSettings(input.train, { ...trainDefaults, ...family.trainDefaults?.[preset] }, "train");
   for (const k of ["batch", "steps", "maxBadSteps"] as const) positiveInt(train[k], `train.${k}`);
   for (const k of ["seed", "warmup"] as const) nonNegativeInt(train[k], `train.${k}`);
-  if (!isObject(train.stageSteps)) throw expected("an object of stage: steps", "train.stageSteps", train.stageSteps);
+  if (!isObject(train.stageSteps))
+    throw expected("an object of stage: steps", "train.stageSteps", train.stageSteps);
   for (const [stage, n] of Object.entries(train.stageSteps)) positiveInt(n, `train.stageSteps.${stage}`);
   if (!(train.lr > 0)) throw expected("a positive number", "train.lr", train.lr);
   inRange(train.minLrFraction, "train.minLrFraction", 0, 1);
   for (const k of ["emaDecay", "beta1", "beta2"] as const) inRange(train[k], `train.${k}`, 0, 0.999999);
   if (!(train.gradClip > 0)) throw expected("a positive number", "train.gradClip", train.gradClip);
-  if (!(train.skipThreshold > 0)) throw expected("a positive number", "train.skipThreshold", train.skipThreshold);
-  if (!(train.weightDecay >= 0)) throw expected("a non-negative number", "train.weightDecay", train.weightDecay);
+  if (!(train.skipThreshold > 0))
+    throw expected("a positive number", "train.skipThreshold", train.skipThreshold);
+  if (!(train.weightDecay >= 0))
+    throw expected("a non-negative number", "train.weightDecay", train.weightDecay);
 
   const log = checkSettings(input.log, logDefaults, "log");
-  for (const k of ["evalEvery", "sampleEvery", "checkpointEvery", "evalImages"] as const) nonNegativeInt(log[k], `log.${k}`);
+  for (const k of ["evalEvery", "sampleEvery", "checkpointEvery", "evalImages"] as const)
+    nonNegativeInt(log[k], `log.${k}`);
   positiveInt(log.sampleN, "log.sampleN");
   if (!(log.temperature >= 0)) throw expected("a non-negative number", "log.temperature", log.temperature);
   const auto = (every: number, parts: number) => every || Math.max(1, Math.ceil(train.steps / parts));
-  log.evalEvery = auto(log.evalEvery, 10);
+  log.evalEvery = auto(log.evalEvery, 5);
   log.sampleEvery = auto(log.sampleEvery, 5);
   log.checkpointEvery = auto(log.checkpointEvery, 10);
 
@@ -231,13 +267,19 @@ export function resolveRunConfig(input: RunInput): RunConfig {
 
 /** Fills in the data section from the loaded images; given values must agree. Returns the model's data shape. */
 export function completeWithData(cfg: RunConfig, set: ImageSet): DataShape {
-  if (set.h !== set.w) throw new ArgumentError(`lastframe trains on square images, but ${cfg.data.name} has ${set.h}×${set.w}`);
+  if (set.h !== set.w)
+    throw new ArgumentError(`lastframe trains on square images, but ${cfg.data.name} has ${set.h}×${set.w}`);
   let size = 1;
   while (size < set.h) size *= 2;
   const pad = cfg.data.pad >= 0 ? cfg.data.pad : (size - set.h) / 2;
-  if (!Number.isInteger(pad)) throw new ArgumentError(`Cannot pad ${set.h}×${set.h} images evenly to ${size}×${size}; set data.pad`);
-  for (const [k, v] of [["channels", set.c], ["size", set.h]] as const)
-    if (cfg.data[k] !== 0 && cfg.data[k] !== v) throw expected(`${v} (what ${cfg.data.name} holds)`, `data.${k}`, cfg.data[k]);
+  if (!Number.isInteger(pad))
+    throw new ArgumentError(`Cannot pad ${set.h}×${set.h} images evenly to ${size}×${size}; set data.pad`);
+  for (const [k, v] of [
+    ["channels", set.c],
+    ["size", set.h],
+  ] as const)
+    if (cfg.data[k] !== 0 && cfg.data[k] !== v)
+      throw expected(`${v} (what ${cfg.data.name} holds)`, `data.${k}`, cfg.data[k]);
   cfg.data.channels = set.c;
   cfg.data.size = set.h;
   cfg.data.pad = pad;
@@ -276,9 +318,16 @@ export function configDifferences(saved: RunConfig, requested: RunConfig): strin
   const walk = (a: unknown, b: unknown, path: string) => {
     if (canonical(a) === canonical(b)) return;
     if (isObject(a) && isObject(b) && path !== "spec") {
-      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], path ? `${path}.${k}` : k);
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(a[k], b[k], path ? `${path}.${k}` : k);
     } else out.push(`${path}: ${canonical(a)} in the run, ${canonical(b)} requested`);
   };
-  for (const k of sections) if (k !== "log" && k !== "provenance") walk((saved as unknown as Record<string, unknown>)[k], (requested as unknown as Record<string, unknown>)[k], k);
+  for (const k of sections)
+    if (k !== "log" && k !== "provenance")
+      walk(
+        (saved as unknown as Record<string, unknown>)[k],
+        (requested as unknown as Record<string, unknown>)[k],
+        k,
+      );
   return out;
 }

@@ -27,7 +27,9 @@ export function trainingVideos(images: Tensor, cfg: RunConfig): Tensor {
 
 /** Test images → what evaluation scores: the clean image for image models (the control included), else videos. */
 export function evaluationVideos(images: Tensor, cfg: RunConfig): Tensor {
-  return cfg.framesAsImages || cfg.frames === 1 ? images.unsqueeze(1) : tidy(() => quantise(makeVideos(images, cfg.spec)));
+  return cfg.framesAsImages || cfg.frames === 1
+    ? images.unsqueeze(1)
+    : tidy(() => quantise(makeVideos(images, cfg.spec)));
 }
 
 /** Rounds to the nearest of the 256 levels k/127.5 − 1. */
@@ -36,10 +38,14 @@ export function quantise(x: Tensor): Tensor {
 }
 
 /** The last frame of each of n uint8 videos (n, T, C, H, W) → (n, C, H, W). */
-export function lastFrames(frames: Uint8Array, shape: { n: number; t: number; c: number; h: number; w: number }): Uint8Array {
+export function lastFrames(
+  frames: Uint8Array,
+  shape: { n: number; t: number; c: number; h: number; w: number },
+): Uint8Array {
   const size = shape.c * shape.h * shape.w;
   const out = new Uint8Array(shape.n * size);
-  for (let i = 0; i < shape.n; i++) out.set(frames.subarray(((i + 1) * shape.t - 1) * size, (i + 1) * shape.t * size), i * size);
+  for (let i = 0; i < shape.n; i++)
+    out.set(frames.subarray(((i + 1) * shape.t - 1) * size, (i + 1) * shape.t * size), i * size);
   return out;
 }
 
@@ -84,7 +90,8 @@ export function scoreTestSet(
   let count = 0;
   withRng(cfg.train.seed + 2, () =>
     forEachBatch(test, { batch: o.batch ?? cfg.train.batch, pad: cfg.data.pad, limit: o.limit }, (x, n) => {
-      for (const [k, v] of Object.entries(model.evaluate(evaluationVideos(x, cfg), o.stage))) sums[k] = (sums[k] ?? 0) + v * n;
+      for (const [k, v] of Object.entries(model.evaluate(evaluationVideos(x, cfg), o.stage)))
+        sums[k] = (sums[k] ?? 0) + v * n;
       count += n;
     }),
   );

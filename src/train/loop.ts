@@ -25,7 +25,17 @@ import { getFamily } from "../models/registry.js";
 import type { TrainableModel } from "../models/model.js";
 import { AdamW, Ema, clipGradNorm, warmupCosine } from "../nn/index.js";
 import { writeGrid, writeVideoGrid } from "../report/image.js";
-import { type Tensor, ArgumentError, dispose, fromTyped, getRngState, manualSeed, setRngState, tidy, torchVersion } from "../tensor/index.js";
+import {
+  type Tensor,
+  ArgumentError,
+  dispose,
+  fromTyped,
+  getRngState,
+  manualSeed,
+  setRngState,
+  tidy,
+  torchVersion,
+} from "../tensor/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import {
   type CheckpointState,
@@ -34,8 +44,25 @@ import {
   removePartialCheckpoints,
   saveCheckpoint,
 } from "./checkpoint.js";
-import { type RunConfig, type RunInput, completeWithData, configDifferences, mergeInputs, modelShape, resolveRunConfig, stageSteps } from "./config.js";
-import { cropVideos, lastFrames, loadRunData, scoreTestSet, toBytes, trainingVideos, withRng } from "./data.js";
+import {
+  type RunConfig,
+  type RunInput,
+  completeWithData,
+  configDifferences,
+  mergeInputs,
+  modelShape,
+  resolveRunConfig,
+  stageSteps,
+} from "./config.js";
+import {
+  cropVideos,
+  lastFrames,
+  loadRunData,
+  scoreTestSet,
+  toBytes,
+  trainingVideos,
+  withRng,
+} from "./data.js";
 
 /** The run stopped itself: persistent non-finite losses or gradients. */
 export class TrainingError extends Error {
@@ -78,7 +105,12 @@ function readRunConfig(dir: string): RunConfig | null {
 
 function provenance(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string };
-  return { lastframe: pkg.version, libtorch: torchVersion(), node: process.version, written: new Date().toISOString() };
+  return {
+    lastframe: pkg.version,
+    libtorch: torchVersion(),
+    node: process.version,
+    written: new Date().toISOString(),
+  };
 }
 
 /** Keeps the metrics records up to `step` (those of the checkpoint being resumed), dropping any torn last line. */
@@ -100,18 +132,25 @@ function cutMetrics(path: string, step: number): void {
 
 export async function train(input: RunInput, dir: string, opts: TrainOptions = {}): Promise<TrainResult> {
   const output = opts.output ?? "bar";
-  const log = opts.log ?? (output === "bar" ? (m: string) => process.stderr.write(`lastframe train: ${m}\n`) : () => {});
+  const log =
+    opts.log ??
+    (output === "bar" ? (m: string) => process.stderr.write(`lastframe train: ${m}\n`) : () => {});
 
   // Setup: the config (the saved one when resuming, flags on top), the data, the model.
   const saved = readRunConfig(dir);
   if (saved && !opts.resume)
-    throw new ArgumentError(`${dir} already holds a run (config.json); pass --resume to continue it, or choose another --out`);
+    throw new ArgumentError(
+      `${dir} already holds a run (config.json); pass --resume to continue it, or choose another --out`,
+    );
   const cfg = resolveRunConfig(saved ? mergeInputs(saved as unknown as RunInput, input) : input);
   const data = await loadRunData(cfg);
   const shape = completeWithData(cfg, data.train);
   if (saved) {
     const diff = configDifferences(saved, cfg);
-    if (diff.length) throw new ArgumentError(`${dir} holds a run with a different config, refusing to mix them:\n  ${diff.join("\n  ")}`);
+    if (diff.length)
+      throw new ArgumentError(
+        `${dir} holds a run with a different config, refusing to mix them:\n  ${diff.join("\n  ")}`,
+      );
   }
   const family = getFamily(cfg.model);
   const t = cfg.train;
@@ -121,30 +160,58 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
   const stages = model.stages;
   if (opts.stage !== undefined && !stages.includes(opts.stage)) {
     model.dispose();
-    throw new ArgumentError(`Unknown stage ${JSON.stringify(opts.stage)} for model ${cfg.model}. Valid stages: ${stages.join(", ")}`);
+    throw new ArgumentError(
+      `Unknown stage ${JSON.stringify(opts.stage)} for model ${cfg.model}. Valid stages: ${stages.join(", ")}`,
+    );
   }
   mkdirSync(dir, { recursive: true });
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify({ ...cfg, provenance: provenance() }, null, 2) + "\n");
+  writeFileAtomic(
+    join(dir, "config.json"),
+    JSON.stringify({ ...cfg, provenance: provenance() }, null, 2) + "\n",
+  );
   removePartialCheckpoints(dir);
   const ema = new Ema(model, t.emaDecay);
   const evalModel = withRng(t.seed + 1, () => family.create(cfg.hps, shape)).eval();
-  const loader = new BatchLoader(data.train, { batch: t.batch, seed: t.seed, pad: cfg.data.pad, flip: cfg.data.flip });
+  const loader = new BatchLoader(data.train, {
+    batch: t.batch,
+    seed: t.seed,
+    pad: cfg.data.pad,
+    flip: cfg.data.flip,
+  });
   const metricsPath = join(dir, "metrics.jsonl");
 
   // Resume: everything the next step depends on.
   const ckpt = opts.resume ? latestCheckpoint(dir) : null;
-  let state: CheckpointState = { step: 0, stage: model.stages[0]!, stageStep: 0, skipped: 0, badInARow: 0, loader: loader.state(), optimizer: { step: 0, lr: 0 }, rng: "", seconds: 0 };
+  let state: CheckpointState = {
+    step: 0,
+    stage: model.stages[0]!,
+    stageStep: 0,
+    skipped: 0,
+    badInARow: 0,
+    loader: loader.state(),
+    optimizer: { step: 0, lr: 0 },
+    rng: "",
+    seconds: 0,
+  };
   let optimState: Map<string, Tensor> | null = null;
   if (ckpt) {
     const { state: s, tensors } = readCheckpoint(ckpt);
-    if (!model.stages.includes(s.stage)) throw new ArgumentError(`${ckpt} is at stage ${JSON.stringify(s.stage)}, which model ${cfg.model} does not have`);
+    if (!model.stages.includes(s.stage))
+      throw new ArgumentError(
+        `${ckpt} is at stage ${JSON.stringify(s.stage)}, which model ${cfg.model} does not have`,
+      );
     model.loadStateDict(tensors.model, { source: join(ckpt, "model.safetensors") });
     for (const [name, tensor] of tensors.ema) {
       const target = ema.shadow.get(name);
-      if (!target) throw new ArgumentError(`${join(ckpt, "ema.safetensors")} has an unexpected tensor ${name}`);
+      if (!target)
+        throw new ArgumentError(`${join(ckpt, "ema.safetensors")} has an unexpected tensor ${name}`);
       tidy(() => target.copy_(tensor));
     }
-    setRngState(tidy(() => fromTyped(new Uint8Array(Buffer.from(s.rng, "base64")), [Buffer.from(s.rng, "base64").length])));
+    setRngState(
+      tidy(() =>
+        fromTyped(new Uint8Array(Buffer.from(s.rng, "base64")), [Buffer.from(s.rng, "base64").length]),
+      ),
+    );
     loader.restore(s.loader);
     state = s;
     optimState = tensors.optim;
@@ -162,7 +229,10 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
   let last = stages.length - 1;
   if (opts.stage !== undefined) {
     const want = stages.indexOf(opts.stage);
-    if (want > index) throw new ArgumentError(`Stage ${opts.stage} needs stage ${stages[index]} trained first (--stage ${stages[index]})`);
+    if (want > index)
+      throw new ArgumentError(
+        `Stage ${opts.stage} needs stage ${stages[index]} trained first (--stage ${stages[index]})`,
+      );
     if (want < index) throw new ArgumentError(`Stage ${opts.stage} is already trained in ${dir}`);
     last = want;
   }
@@ -183,7 +253,13 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
   const checkpoint = (opt: AdamW) => {
     const rng = getRngState();
     const optim = opt.stateDict();
-    state = { ...state, loader: loader.state(), optimizer: optim.meta, rng: Buffer.from(rng.data() as Uint8Array).toString("base64"), seconds: seconds() };
+    state = {
+      ...state,
+      loader: loader.state(),
+      optimizer: optim.meta,
+      rng: Buffer.from(rng.data() as Uint8Array).toString("base64"),
+      seconds: seconds(),
+    };
     rng.dispose();
     saveCheckpoint(dir, state, { model: model.stateDict(), ema: ema.shadow, optim: optim.tensors });
   };
@@ -203,7 +279,12 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
       optimState = null;
       const schedule = warmupCosine({ lr: t.lr, warmup: t.warmup, total, minLr: t.lr * t.minLrFraction });
       if (stages.length > 1) log(`stage ${stage}: ${total} steps`);
-      const bar = new Progress({ total, label: stages.length > 1 ? stage : cfg.model, unit: "step", enabled: output === "bar" });
+      const bar = new Progress({
+        total,
+        label: stages.length > 1 ? stage : cfg.model,
+        unit: "step",
+        enabled: output === "bar",
+      });
       bar.update(state.stageStep);
 
       while (state.stageStep < total) {
@@ -217,7 +298,11 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
           if (!Number.isFinite(value)) return { value, gradNorm: NaN, stats: {} };
           loss.backward();
           const gradNorm = clipGradNorm(params, t.gradClip);
-          return { value, gradNorm, stats: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v.item()])) };
+          return {
+            value,
+            gradNorm,
+            stats: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v.item()])),
+          };
         });
         const finite = Number.isFinite(out.value) && Number.isFinite(out.gradNorm);
         const lr = schedule(state.stageStep);
@@ -233,8 +318,23 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
         }
         state = { ...state, step: state.step + 1, stageStep: state.stageStep + 1 };
         const imagesPerS = (t.batch * 1000) / (performance.now() - t0);
-        record({ type: "train", stage, step: state.step, time: round(seconds()), loss: out.value, ...out.stats, grad_norm: out.gradNorm, lr, images_per_s: round(imagesPerS), skipped: state.skipped });
-        bar.update(state.stageStep, { loss: out.value, "img/s": imagesPerS, ...(state.skipped ? { skipped: state.skipped } : {}) });
+        record({
+          type: "train",
+          stage,
+          step: state.step,
+          time: round(seconds()),
+          loss: out.value,
+          ...out.stats,
+          grad_norm: out.gradNorm,
+          lr,
+          images_per_s: round(imagesPerS),
+          skipped: state.skipped,
+        });
+        bar.update(state.stageStep, {
+          loss: out.value,
+          "img/s": imagesPerS,
+          ...(state.skipped ? { skipped: state.skipped } : {}),
+        });
         if (state.badInARow >= t.maxBadSteps) {
           bar.done();
           const good = latestCheckpoint(dir);
@@ -248,9 +348,20 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
         if (due(cfg.log.evalEvery)) {
           lastEval = evaluate(evalModel, ema, cfg, data.test, stage);
           record({ type: "eval", stage, step: state.step, time: round(seconds()), ...lastEval });
-          if (output === "bar") bar.log(`step ${state.step}: ${Object.entries(lastEval).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`);
+          if (output === "bar")
+            bar.log(
+              `step ${state.step}: ${Object.entries(lastEval)
+                .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+                .join(", ")}`,
+            );
         }
-        if (due(cfg.log.sampleEvery)) await writeSamples(evalModel, ema, cfg, join(dir, "samples", `step-${String(state.step).padStart(6, "0")}`));
+        if (due(cfg.log.sampleEvery))
+          await writeSamples(
+            evalModel,
+            ema,
+            cfg,
+            join(dir, "samples", `step-${String(state.step).padStart(6, "0")}`),
+          );
         const stopping = state.step === opts.stopAt;
         if (due(cfg.log.checkpointEvery) || stopping) checkpoint(o);
         if (stopping) {
@@ -267,7 +378,9 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
     ema.dispose();
     evalModel.dispose();
   }
-  log(`done: ${state.step} steps in ${seconds().toFixed(0)} s${state.skipped ? `, ${state.skipped} updates skipped` : ""}`);
+  log(
+    `done: ${state.step} steps in ${seconds().toFixed(0)} s${state.skipped ? `, ${state.skipped} updates skipped` : ""}`,
+  );
   return { dir, step: state.step, finished: true, eval: lastEval, skipped: state.skipped };
 }
 
@@ -278,16 +391,31 @@ function round(x: number): number {
 // ***** evaluation and samples (EMA weights, own RNG stream) *****
 
 /** Test-set statistics of the EMA weights on the first log.evalImages test images. */
-function evaluate(evalModel: TrainableModel, ema: Ema, cfg: RunConfig, test: ImageSet, stage: string): Record<string, number> {
+function evaluate(
+  evalModel: TrainableModel,
+  ema: Ema,
+  cfg: RunConfig,
+  test: ImageSet,
+  stage: string,
+): Record<string, number> {
   ema.copyTo(evalModel);
   return scoreTestSet(evalModel, cfg, test, { stage, limit: cfg.log.evalImages || undefined });
 }
 
 /** Writes <prefix>.png (last frames) and, for videos, <prefix>-videos.png (one video per row). */
-async function writeSamples(evalModel: TrainableModel, ema: Ema, cfg: RunConfig, prefix: string): Promise<void> {
+async function writeSamples(
+  evalModel: TrainableModel,
+  ema: Ema,
+  cfg: RunConfig,
+  prefix: string,
+): Promise<void> {
   ema.copyTo(evalModel);
   const shape = modelShape(cfg);
-  const videos = withRng(cfg.train.seed + 3, () => tidy(() => cropVideos(evalModel.sample(cfg.log.sampleN, { temperature: cfg.log.temperature }), cfg.data.pad)));
+  const videos = withRng(cfg.train.seed + 3, () =>
+    tidy(() =>
+      cropVideos(evalModel.sample(cfg.log.sampleN, { temperature: cfg.log.temperature }), cfg.data.pad),
+    ),
+  );
   const [n, T, c, h, w] = videos.shape as [number, number, number, number, number];
   const bytes = toBytes(videos);
   videos.dispose();
@@ -296,6 +424,11 @@ async function writeSamples(evalModel: TrainableModel, ema: Ema, cfg: RunConfig,
   await writeGrid(`${prefix}.png`, last, { n, c, h, w }, { scale });
   if (T > 1) {
     const rows = Math.min(n, 8);
-    await writeVideoGrid(`${prefix}-videos.png`, bytes.subarray(0, rows * T * c * h * w), { n: rows, t: T, c, h, w }, { scale });
+    await writeVideoGrid(
+      `${prefix}-videos.png`,
+      bytes.subarray(0, rows * T * c * h * w),
+      { n: rows, t: T, c, h, w },
+      { scale },
+    );
   }
 }

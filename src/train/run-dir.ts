@@ -66,7 +66,11 @@ export async function openRun(dir: string): Promise<Run> {
 }
 
 /** n generated videos as uint8 (n, T, C, H, W), cropped to the data's size. */
-export function sampleVideos(run: Run, n: number, opts: SampleOptions = {}): { frames: Uint8Array; shape: { n: number; t: number; c: number; h: number; w: number } } {
+export function sampleVideos(
+  run: Run,
+  n: number,
+  opts: SampleOptions = {},
+): { frames: Uint8Array; shape: { n: number; t: number; c: number; h: number; w: number } } {
   if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
   const batch = opts.batch ?? 64;
   if (!isPositiveInt(batch)) throw expected("positive integer", "batch", batch);
@@ -76,7 +80,14 @@ export function sampleVideos(run: Run, n: number, opts: SampleOptions = {}): { f
   withRng(opts.seed ?? 0, () => {
     for (let done = 0; done < n; done += batch) {
       const k = Math.min(batch, n - done);
-      const bytes = tidy(() => toBytes(cropVideos(run.model.sample(k, { temperature: opts.temperature, topK: opts.topK, topP: opts.topP }), run.config.data.pad)));
+      const bytes = tidy(() =>
+        toBytes(
+          cropVideos(
+            run.model.sample(k, { temperature: opts.temperature, topK: opts.topK, topP: opts.topP }),
+            run.config.data.pad,
+          ),
+        ),
+      );
       frames.set(bytes, done * T * c * h * w);
     }
   });
@@ -94,7 +105,10 @@ export function sampleImages(run: Run, n: number, opts: SampleOptions = {}): Uin
  * true earlier ones), computed as the training loop's evaluations are: the first `limit` test images (all by
  * default), pseudo videos drawn from seed train.seed + 2.
  */
-export async function evaluateRun(run: Run, opts: { limit?: number; batch?: number; stage?: string } = {}): Promise<Record<string, number>> {
+export async function evaluateRun(
+  run: Run,
+  opts: { limit?: number; batch?: number; stage?: string } = {},
+): Promise<Record<string, number>> {
   const data = await loadRunData(run.config);
   const stage = opts.stage ?? run.model.stages[run.model.stages.length - 1]!;
   return scoreTestSet(run.model, run.config, data.test, { stage, limit: opts.limit, batch: opts.batch });

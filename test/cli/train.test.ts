@@ -30,8 +30,32 @@ async function cli(...args: string[]): Promise<{ code: number; stderr: string }>
 
 test("train then sample: flags reach config.json; sample writes a PNG grid of 28×28 images and a GIF", async () => {
   const out = join(root, "run");
-  const r = await cli("train", "--data", "mnist", "--limit", "200", "--preset", "tiny", "--spec", "expressive", "--frames", "3",
-    "--steps", "2", "--batch", "4", "--lr", "0.001", "--seed", "5", "--eval-images", "8", "--quiet", "--out", out);
+  const r = await cli(
+    "train",
+    "--data",
+    "mnist",
+    "--limit",
+    "200",
+    "--preset",
+    "tiny",
+    "--spec",
+    "expressive",
+    "--frames",
+    "3",
+    "--steps",
+    "2",
+    "--batch",
+    "4",
+    "--lr",
+    "0.001",
+    "--seed",
+    "5",
+    "--eval-images",
+    "8",
+    "--quiet",
+    "--out",
+    out,
+  );
   assert.equal(r.code, 0, r.stderr);
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
   assert.equal(cfg.model, "hvae");
@@ -40,8 +64,22 @@ test("train then sample: flags reach config.json; sample writes a PNG grid of 28
   assert.deepEqual([cfg.train.steps, cfg.train.batch, cfg.train.lr, cfg.train.seed], [2, 4, 0.001, 5]);
   assert.deepEqual([cfg.data.name, cfg.data.limit, cfg.data.size, cfg.data.pad], ["mnist", 200, 28, 2]);
   assert.equal(cfg.hps.width, 16);
-  const png = join(root, "s.png"), gif = join(root, "s.gif");
-  const s = await cli("sample", out, "--n", "6", "--out", png, "--gif", gif, "--scale", "1", "--temperature", "0.9");
+  const png = join(root, "s.png"),
+    gif = join(root, "s.gif");
+  const s = await cli(
+    "sample",
+    out,
+    "--n",
+    "6",
+    "--out",
+    png,
+    "--gif",
+    gif,
+    "--scale",
+    "1",
+    "--temperature",
+    "0.9",
+  );
   assert.equal(s.code, 0, s.stderr);
   const meta = await sharp(png).metadata();
   // 3 × 2 tiles of 28 px with 2 px padding around and between them.
@@ -54,19 +92,52 @@ test("user mistakes exit 2 with one line naming the problem and the valid choice
   const out = join(root, "bad");
   const base = ["train", "--data", "mnist", "--out", out];
   const cases: [string[], string][] = [
-    [[...base, "--model", "gan"], `lastframe train: Unknown model "gan". Valid models: ${familyNames().join(", ")}`],
-    [[...base, "--preset", "huge"], 'lastframe train: Unknown preset "huge" for model hvae. Valid presets: tiny, small, standard'],
-    [["train", "--data", "mnsit", "--out", out], 'lastframe train: Unknown data set "mnsit". Valid names: mnist, fashion-mnist, cifar10, celeba64, or a path to a folder or archive'],
-    [[...base, "--spec", "blurry", "--frames", "4"], `lastframe train: Expected a preset (${presetNames.join(", ")}) or the path of a .json file for spec but received "blurry" (string)`],
-    [[...base, "--frames", "4"], `lastframe train: Missing spec: frames 4 > 1 needs --spec (${presetNames.join(", ")}, or a .json file)`],
-    [[...base, "--steps", "-1"], "lastframe train: Expected positive integer for train.steps but received -1 (number)"],
+    [
+      [...base, "--model", "gan"],
+      `lastframe train: Unknown model "gan". Valid models: ${familyNames().join(", ")}`,
+    ],
+    [
+      [...base, "--preset", "huge"],
+      'lastframe train: Unknown preset "huge" for model hvae. Valid presets: tiny, small, standard',
+    ],
+    [
+      ["train", "--data", "mnsit", "--out", out],
+      'lastframe train: Unknown data set "mnsit". Valid names: mnist, fashion-mnist, cifar10, celeba64, or a path to a folder or archive',
+    ],
+    [
+      [...base, "--spec", "blurry", "--frames", "4"],
+      `lastframe train: Expected a preset (${presetNames.join(", ")}) or the path of a .json file for spec but received "blurry" (string)`,
+    ],
+    [
+      [...base, "--frames", "4"],
+      `lastframe train: Missing spec: frames 4 > 1 needs --spec (${presetNames.join(", ")}, or a .json file)`,
+    ],
+    [
+      [...base, "--steps", "-1"],
+      "lastframe train: Expected positive integer for train.steps but received -1 (number)",
+    ],
     [[...base, "--steps", "ten"], 'lastframe train: Expected integer for --steps but received "ten"'],
-    [["train", "--data", "mnist"], "lastframe train: Missing --out: the run folder, e.g. --out runs/mnist-tiny"],
+    [
+      ["train", "--data", "mnist"],
+      "lastframe train: Missing --out: the run folder, e.g. --out runs/mnist-tiny",
+    ],
     [[...base, "--quiet", "--json"], "lastframe train: Give at most one of --quiet and --json"],
-    [[...base, "--config", join(root, "none.json")], `lastframe train: Cannot read config file ${join(root, "none.json")}: ENOENT`],
-    [[...base, "--stage", "prior", "--preset", "tiny", "--steps", "1", "--limit", "50"], 'lastframe train: Unknown stage "prior" for model hvae. Valid stages: main'],
-    [["sample", root, "--out", join(root, "x.png")], `lastframe sample: ${root} is not a run folder: it has no config.json`],
-    [["sample", "--out", "x.png"], "lastframe sample: Expected one run folder for 'lastframe sample' but received 0"],
+    [
+      [...base, "--config", join(root, "none.json")],
+      `lastframe train: Cannot read config file ${join(root, "none.json")}: ENOENT`,
+    ],
+    [
+      [...base, "--stage", "prior", "--preset", "tiny", "--steps", "1", "--limit", "50"],
+      'lastframe train: Unknown stage "prior" for model hvae. Valid stages: main',
+    ],
+    [
+      ["sample", root, "--out", join(root, "x.png")],
+      `lastframe sample: ${root} is not a run folder: it has no config.json`,
+    ],
+    [
+      ["sample", "--out", "x.png"],
+      "lastframe sample: Expected one run folder for 'lastframe sample' but received 0",
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await cli(...args);

@@ -28,19 +28,30 @@ test("toFloat maps 0 → −1 and 255 → 1 and pads with −1", () => {
     assert.deepEqual(x.shape, [1, 1, 4, 4]);
     const v = x.toArray();
     assert.deepEqual(v.slice(0, 4), [-1, -1, -1, -1]);
-    assert.deepEqual([v[5], v[6], v[9], v[10]].map((a) => Math.round(a! * 1e5) / 1e5), [-1, 1, -0.6, 0.6]);
+    assert.deepEqual(
+      [v[5], v[6], v[9], v[10]].map((a) => Math.round(a! * 1e5) / 1e5),
+      [-1, 1, -0.6, 0.6],
+    );
   });
 });
 
 test("each epoch is a seeded permutation: every image once, a new order per epoch and per seed", () => {
-  const a = epochOrder(1000, 7, 0).order, b = epochOrder(1000, 7, 0).order;
+  const a = epochOrder(1000, 7, 0).order,
+    b = epochOrder(1000, 7, 0).order;
   assert.deepEqual(a, b);
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   assert.notDeepEqual(epochOrder(1000, 7, 1).order, a);
   assert.notDeepEqual(epochOrder(1000, 8, 0).order, a);
   const loader = new BatchLoader(indexed(10), { batch: 3, seed: 1 });
   const epoch0 = [...ids(loader), ...ids(loader), ...ids(loader)];
-  assert.equal(new Set(epoch0).size, 9, "3 full batches of distinct images; the 10th image waits (last partial batch dropped)");
+  assert.equal(
+    new Set(epoch0).size,
+    9,
+    "3 full batches of distinct images; the 10th image waits (last partial batch dropped)",
+  );
   assert.deepEqual(loader.state(), { epoch: 0, batch: 3 });
   ids(loader);
   assert.deepEqual(loader.state(), { epoch: 1, batch: 1 });
@@ -56,7 +67,10 @@ test("a restored position continues with exactly the batches an uninterrupted lo
   resumed.restore(JSON.parse(JSON.stringify(first.state())));
   got.push(...Array.from({ length: 5 }, () => ids(resumed, 2)));
   assert.deepEqual(got, want);
-  assert.throws(() => resumed.restore({ epoch: 0, batch: 9 }), { message: 'Expected {epoch, batch} with batch ≤ 5 for loader state but received "{\\"epoch\\":0,\\"batch\\":9}" (string)' });
+  assert.throws(() => resumed.restore({ epoch: 0, batch: 9 }), {
+    message:
+      'Expected {epoch, batch} with batch ≤ 5 for loader state but received "{\\"epoch\\":0,\\"batch\\":9}" (string)',
+  });
 });
 
 test("flips mirror about half of the images left-right, the same ones for the same seed", () => {
@@ -87,7 +101,9 @@ test("forEachBatch visits the first `limit` images in order, the last batch part
 });
 
 test("bad options name the option", () => {
-  assert.throws(() => new BatchLoader(indexed(5), { batch: 0, seed: 0 }), { message: "Expected positive integer for batch but received 0 (number)" });
+  assert.throws(() => new BatchLoader(indexed(5), { batch: 0, seed: 0 }), {
+    message: "Expected positive integer for batch but received 0 (number)",
+  });
   assert.throws(() => new BatchLoader(indexed(5), { batch: 6, seed: 0 }), {
     message: "Expected a batch size of at most the 5 images in the set for batch but received 6 (number)",
   });

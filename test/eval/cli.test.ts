@@ -12,6 +12,7 @@ import { loadDataset, type ImageSet } from "../../src/data/index.js";
 import { evaluate } from "../../src/eval/evaluate.js";
 import { featnetConfigs } from "../../src/eval/featnets.js";
 import { saveFeatNet, trainFeatNet } from "../../src/eval/featnet-train.js";
+import { train } from "../../src/train/loop.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "lastframe-eval-"));
 const cache = path.join(root, "cache");
@@ -113,4 +114,26 @@ test("lastframe stats computes reference statistics once, then reuses them by pr
   assert.equal(second.file, a.file);
   const stored = cli("featnet", "--data", "mnist", "--json");
   assert.equal(JSON.parse(stored.stdout).id, featnetId, "a stored net is reported, not retrained");
+});
+
+test("lastframe eval on a trained run samples it, adds its test bits/dim and writes eval.json into the run", async () => {
+  const run = path.join(root, "run");
+  await train(
+    {
+      model: "hvae",
+      preset: "tiny",
+      data: { name: "mnist", limit: 100 },
+      train: { steps: 1, batch: 8, seed: 1 },
+      log: { evalEvery: 1, evalImages: 16, sampleEvery: 1, sampleN: 4, checkpointEvery: 1 },
+    },
+    run,
+    { output: "quiet" },
+  );
+  const r = cli("eval", run, "--data", folder("digits"), "--featnet", "mnist", "--n", "40", "--bpd-images", "24", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.deepEqual([report.kind, report.run.step, report.run.model, report.n, report.refN], ["run", 1, "hvae", 40, 40]);
+  assert.ok(report.bpd.bpd > 0 && report.bpd.bpd < 8, `bpd ${report.bpd.bpd}`);
+  assert.ok(Number.isFinite(report.fd) && report.pr.precision >= 0 && report.kid.subsets === 1);
+  assert.deepEqual(JSON.parse(readFileSync(path.join(run, "eval.json"), "utf8")), report);
 });

@@ -15,7 +15,7 @@ import { FidInception, loadFidInception, inceptionInput, type InceptionWeights }
 import { loadStateDict } from "../../src/eval/pth.js";
 import { withoutBatchCounters } from "../../src/eval/batch-norm.js";
 import { evaluate } from "../../src/eval/evaluate.js";
-import { cpSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import sharp from "sharp";
 
 const python = process.env.LASTFRAME_TORCH_PYTHON ?? "/usr/bin/python3";
@@ -86,24 +86,24 @@ test("the legacy-format file holds the same tensors as the zip-format one, under
   }
 });
 
-test("eval --metrics fid with a weights file in the standard format: 0 for a folder against a copy, positive otherwise", async () => {
-  const folder = async (name: string, seed: number) => {
+test("eval --metrics fid against pytorch-fid's statistics (.npz from numpy) of the same images is 0, of others positive", async () => {
+  const folder = async (name: string, chw: Uint8Array) => {
     const out = path.join(dir, name);
     mkdirSync(out);
-    T.manualSeed(seed);
     for (let i = 0; i < 2; i++) {
-      const pixels = T.tidy(() => T.randint(0, 256, [32, 32, 3], { dtype: "uint8" }).data() as Uint8Array);
-      await sharp(Buffer.from(pixels), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(out, `${i}.png`));
+      const hwc = T.tidy(() => T.fromTyped(chw.subarray(i * 3072, (i + 1) * 3072), [3, 32, 32]).permute(1, 2, 0).contiguous().data() as Uint8Array);
+      await sharp(Buffer.from(hwc), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(out, `${i}.png`));
     }
     return out;
   };
-  const a = await folder("a", 1), b = await folder("b", 2);
-  cpSync(a, path.join(dir, "a-copy"), { recursive: true });
-  const o = { metrics: ["fid" as const], n: 2, inceptionWeights: path.join(dir, "weights.pth"), cache: false, progress: false };
-  const same = await evaluate(path.join(dir, "a-copy"), { ...o, data: a });
-  const other = await evaluate(b, { ...o, data: a });
-  assert.ok(other.fid!.value > 1, `FID against other images ${other.fid!.value}`);
-  // Two samples in 2048 dimensions: singular covariances, where only rounding separates FID from 0.
-  assert.ok(Math.abs(same.fid!.value) < 1e-6 * other.fid!.value + 1e-6, `FID against a copy ${same.fid!.value}`);
-  assert.deepEqual([same.fid!.standard, same.fid!.sha256, same.n, same.refN], [false, weights.sha256, 2, 2]);
+  const same = await folder("same", new Uint8Array(Buffer.from(ref.rgb.data, "base64")));
+  T.manualSeed(5);
+  const other = await folder("other", T.tidy(() => T.randint(0, 256, [2 * 3072], { dtype: "uint8" }).data() as Uint8Array));
+  const o = { metrics: ["fid" as const], n: 2, inceptionWeights: path.join(dir, "weights.pth"), refStats: path.join(dir, "stats_rgb.npz"), progress: false };
+  const a = await evaluate(same, o);
+  const b = await evaluate(other, o);
+  assert.ok(b.fid!.value > 1, `FID of other images ${b.fid!.value}`);
+  // Two samples in 2048 dimensions: singular covariances; float32 features agree to ~1e-6.
+  assert.ok(Math.abs(a.fid!.value) < 1e-4 * b.fid!.value, `FID of the same images ${a.fid!.value} (other: ${b.fid!.value})`);
+  assert.deepEqual([a.fid!.standard, a.fid!.sha256, a.n, a.refN, a.fid!.refStats], [false, weights.sha256, 2, 0, path.join(dir, "stats_rgb.npz")]);
 });

@@ -4,7 +4,19 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DiscretisedLogistics } from "../../src/models/dmol.js";
 import { HVAE, gaussianKL, hvaeFamily, parseDec, parseEnc } from "../../src/models/hvae.js";
-import { type Tensor, ArgumentError, arange, cat, fromTyped, liveTensors, manualSeed, noGrad, randn, tidy, zeros } from "../../src/tensor/index.js";
+import {
+  type Tensor,
+  ArgumentError,
+  arange,
+  cat,
+  fromTyped,
+  liveTensors,
+  manualSeed,
+  noGrad,
+  randn,
+  tidy,
+  zeros,
+} from "../../src/tensor/index.js";
 import { assertClose } from "../helpers.js";
 
 const tiny = hvaeFamily.resolve({}, "tiny");
@@ -30,9 +42,25 @@ test("dmol: with coupled channels the joint over all 256 × 256 values of a 2-ch
     const d = new DiscretisedLogistics(8, 2, 3);
     noGrad(() => d.conv.weight.mul_(3)); // strong couplings and varied scales
     const h = randn([1, 8, 1, 1]).expand(256 * 256, 8, 1, 1);
-    const r = levels().reshape(256, 1).expand(256, 256).reshape(256 * 256, 1, 1, 1);
-    const g = levels().reshape(1, 256).expand(256, 256).reshape(256 * 256, 1, 1, 1);
-    assertClose([d.logProb(h, cat([r, g], 1)).logsumexp(0).item()], [0], 1e-4, "log Σ_r Σ_g p(r, g)");
+    const r = levels()
+      .reshape(256, 1)
+      .expand(256, 256)
+      .reshape(256 * 256, 1, 1, 1);
+    const g = levels()
+      .reshape(1, 256)
+      .expand(256, 256)
+      .reshape(256 * 256, 1, 1, 1);
+    assertClose(
+      [
+        d
+          .logProb(h, cat([r, g], 1))
+          .logsumexp(0)
+          .item(),
+      ],
+      [0],
+      1e-4,
+      "log Σ_r Σ_g p(r, g)",
+    );
     d.dispose();
   });
 });
@@ -46,10 +74,12 @@ test("dmol: log-probability matches an independent formula for one pixel", () =>
     const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
     const expect = (k: number) => {
       const x = k / 127.5 - 1;
-      const logits = params.slice(0, 2), norm = Math.log(Math.exp(logits[0]!) + Math.exp(logits[1]!));
+      const logits = params.slice(0, 2),
+        norm = Math.log(Math.exp(logits[0]!) + Math.exp(logits[1]!));
       let p = 0;
       for (let m = 0; m < 2; m++) {
-        const mean = params[2 + m]!, s = Math.exp(Math.max(params[4 + m]!, -7));
+        const mean = params[2 + m]!,
+          s = Math.exp(Math.max(params[4 + m]!, -7));
         const hi = k === 255 ? 1 : sigmoid((x + 1 / 255 - mean) / s);
         const lo = k === 0 ? 0 : sigmoid((x - 1 / 255 - mean) / s);
         p += Math.exp(logits[m]! - norm) * (hi - lo);
@@ -75,7 +105,9 @@ test("gaussianKL is ≥ 0, zero for equal distributions, and matches a Monte-Car
     const eps = randn([200000, 6]);
     const z = qm.add(qs.exp().mul(eps));
     const logN = (v: Tensor, m: Tensor, s: Tensor) => v.sub(m).div(s.exp()).square().mul(-0.5).sub(s);
-    const mc = logN(z, qm, qs).sub(logN(z, pm, ps)).mean(0);
+    const mc = logN(z, qm, qs)
+      .sub(logN(z, pm, ps))
+      .mean(0);
     assertClose(mc.toArray(), kl.toArray(), 0.03, "MC vs analytic KL");
   });
 });
@@ -92,15 +124,32 @@ test("every latent group's KL is ≥ 0 and matches a Monte-Carlo estimate from i
     assert.equal(groups.length, parseDec(tiny.dec).length);
     for (const [i, g] of groups.entries()) {
       const kl = g.kl.toArray();
-      assert.ok(kl.every((v) => v > 0), `group ${i}: KL ${kl}`);
-      const [qm, qs] = g.q, [pm, ps] = g.p;
+      assert.ok(
+        kl.every((v) => v > 0),
+        `group ${i}: KL ${kl}`,
+      );
+      const [qm, qs] = g.q,
+        [pm, ps] = g.p;
       const draws = Math.max(200, Math.floor(1e6 / qm.numel)); // the standard error below accounts for fewer draws
-      const z = qm.unsqueeze(0).add(qs.exp().unsqueeze(0).mul(randn([draws, ...qm.shape])));
-      const logN = (v: Tensor, mu: Tensor, s: Tensor) => v.sub(mu.unsqueeze(0)).div(s.exp().unsqueeze(0)).square().mul(-0.5).sub(s.unsqueeze(0));
-      const ratios = logN(z, qm, qs).sub(logN(z, pm, ps)).sum([2, 3, 4]); // (draws, B)
+      const z = qm.unsqueeze(0).add(
+        qs
+          .exp()
+          .unsqueeze(0)
+          .mul(randn([draws, ...qm.shape])),
+      );
+      const logN = (v: Tensor, mu: Tensor, s: Tensor) =>
+        v.sub(mu.unsqueeze(0)).div(s.exp().unsqueeze(0)).square().mul(-0.5).sub(s.unsqueeze(0));
+      const ratios = logN(z, qm, qs)
+        .sub(logN(z, pm, ps))
+        .sum([2, 3, 4]); // (draws, B)
       const mc = ratios.mean(0).toArray();
       const se = ratios.std(0).div(Math.sqrt(draws)).toArray();
-      kl.forEach((v, b) => assert.ok(Math.abs(mc[b]! - v) <= 4 * se[b]! + 1e-4, `group ${i}, example ${b}: MC ${mc[b]} ± ${se[b]} vs ${v}`));
+      kl.forEach((v, b) =>
+        assert.ok(
+          Math.abs(mc[b]! - v) <= 4 * se[b]! + 1e-4,
+          `group ${i}, example ${b}: MC ${mc[b]} ± ${se[b]} vs ${v}`,
+        ),
+      );
     }
     m.dispose();
   });
@@ -121,7 +170,10 @@ test("the video model has the image model's parameters plus one context conv per
   const groups = parseDec(tiny.dec).length;
   const extra = names(video).filter((k) => k.includes(".ctx."));
   assert.equal(extra.length, groups);
-  assert.deepEqual(names(video).filter((k) => !k.includes(".ctx.")), names(one));
+  assert.deepEqual(
+    names(video).filter((k) => !k.includes(".ctx.")),
+    names(one),
+  );
   video.dispose();
   one.dispose();
 });
@@ -144,8 +196,22 @@ test("a fresh video model scores every frame as the image model does; frame 1 al
       // With the context switched on, later frames change but frame 1 (no earlier frames) does not.
       noGrad(() => video.dec.blocks.forEach((b) => b.ctx!.weight.normal_(0, 0.3)));
       const got = perFrame(video, v, 7);
-      assertClose(got.select(1, 0).toArray(), perFrame(image, asImages, 7).select(1, 0).toArray(), 1e-5, `${context}: frame 1`);
-      assert.ok(Math.abs(got.select(1, 2).sub(perFrame(image, asImages, 7).select(1, 2)).sum().item()) > 1e-3, `${context}: frame 3 sees its context`);
+      assertClose(
+        got.select(1, 0).toArray(),
+        perFrame(image, asImages, 7).select(1, 0).toArray(),
+        1e-5,
+        `${context}: frame 1`,
+      );
+      assert.ok(
+        Math.abs(
+          got
+            .select(1, 2)
+            .sub(perFrame(image, asImages, 7).select(1, 2))
+            .sum()
+            .item(),
+        ) > 1e-3,
+        `${context}: frame 3 sees its context`,
+      );
       video.dispose();
       image.dispose();
     }
@@ -175,7 +241,9 @@ test("gradients reach every parameter of the video model (full context)", () => 
   const m = new HVAE(tiny, { channels: 1, size: 32, frames: 3 });
   // The zero-initialised convs (prior output, context) block gradients to what feeds them at step 0, as in
   // VDVAE; give them small values, as after a few updates.
-  noGrad(() => m.dec.blocks.forEach((b) => [b.prior.c4.weight, b.ctx!.weight].forEach((w) => w.normal_(0, 0.05))));
+  noGrad(() =>
+    m.dec.blocks.forEach((b) => [b.prior.c4.weight, b.ctx!.weight].forEach((w) => w.normal_(0, 0.05))),
+  );
   tidy(() => {
     const { loss } = m.loss(randn([2, 3, 1, 32, 32]).clamp(-1, 1), "main");
     loss.backward();
@@ -207,11 +275,16 @@ test("samples: (n, T, C, H, W) in [−1, 1] with the padding reset to −1; no t
 });
 
 test("config errors name the key, token or preset and list the valid ones", () => {
-  assert.throws(() => hvaeFamily.resolve({}, "huge"), { message: 'Unknown preset "huge" for model hvae. Valid presets: tiny, small, standard' });
-  assert.throws(() => hvaeFamily.resolve({ widht: 3 } as object, "tiny"), {
-    message: 'Unknown hvae hyperparameter "widht". Valid: width, bottleneck, zdim, enc, dec, mixtures, context',
+  assert.throws(() => hvaeFamily.resolve({}, "huge"), {
+    message: 'Unknown preset "huge" for model hvae. Valid presets: tiny, small, standard',
   });
-  assert.throws(() => hvaeFamily.resolve({ width: -1 }, "tiny"), { message: "Expected positive integer for hps.width but received -1 (number)" });
+  assert.throws(() => hvaeFamily.resolve({ widht: 3 } as object, "tiny"), {
+    message:
+      'Unknown hvae hyperparameter "widht". Valid: width, bottleneck, zdim, enc, dec, mixtures, context',
+  });
+  assert.throws(() => hvaeFamily.resolve({ width: -1 }, "tiny"), {
+    message: "Expected positive integer for hps.width but received -1 (number)",
+  });
   assert.throws(() => hvaeFamily.resolve({ context: "second" as "full" }, "tiny"), {
     message: 'Expected one of first-order, full for hps.context but received "second" (string)',
   });
@@ -221,6 +294,7 @@ test("config errors name the key, token or preset and list the valid ones", () =
   assert.throws(() => parseEnc("32d2,8x1"), ArgumentError);
   assert.throws(() => parseDec("1x1,4m8"), ArgumentError);
   assert.throws(() => new HVAE(tiny, { channels: 3, size: 64, frames: 1 }), {
-    message: 'Bad token "32d2" in hps.enc "32d2,16d2,8d2,4d4,1x1": expected a block at resolution 64 (the resolution reached so far)',
+    message:
+      'Bad token "32d2" in hps.enc "32d2,16d2,8d2,4d4,1x1": expected a block at resolution 64 (the resolution reached so far)',
   });
 });

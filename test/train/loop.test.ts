@@ -1,7 +1,17 @@
 // The training loop (src/train): a tiny MNIST run learns; a resumed run equals an uninterrupted one; kills,
 // corrupt checkpoints, mismatched configs and persistent NaNs are handled as documented.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  renameSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -29,13 +39,26 @@ const tiny = (steps: number, extra: RunInput = {}): RunInput => ({
   ...extra,
 });
 
-type Record_ = { type: string; step: number; loss?: number; grad_norm?: number; bpd?: number; skipped?: number };
+type Record_ = {
+  type: string;
+  step: number;
+  loss?: number;
+  grad_norm?: number;
+  bpd?: number;
+  skipped?: number;
+};
 const records = (dir: string): Record_[] =>
-  readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record_);
+  readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record_);
 
 test("a tiny MNIST run lowers the test bits/dim clearly", async () => {
   const dir = join(root, "learn");
-  const input = tiny(60, { data: { name: "mnist", limit: 1000 }, log: { evalEvery: 20, evalImages: 128, sampleEvery: 60, checkpointEvery: 60 } });
+  const input = tiny(60, {
+    data: { name: "mnist", limit: 1000 },
+    log: { evalEvery: 20, evalImages: 128, sampleEvery: 60, checkpointEvery: 60 },
+  });
   // The same weights the run starts from (same seed), scored the way the loop scores.
   const cfg = resolveRunConfig(input);
   const data = await loadRunData(cfg);
@@ -45,7 +68,9 @@ test("a tiny MNIST run lowers the test bits/dim clearly", async () => {
   const initial = scoreTestSet(fresh, cfg, data.test, { stage: "main", limit: 128 }).bpd!;
   fresh.dispose();
   const res = await train(input, dir, { output: "quiet" });
-  const evals = records(dir).filter((r) => r.type === "eval").map((r) => r.bpd!);
+  const evals = records(dir)
+    .filter((r) => r.type === "eval")
+    .map((r) => r.bpd!);
   assert.equal(evals.length, 3);
   const last = evals[2]!;
   // About 3.2 bits/dim at initialisation (most MNIST pixels sit in the edge bin at −1); 60 steps take ~1 off.
@@ -64,21 +89,32 @@ test("a tiny MNIST run lowers the test bits/dim clearly", async () => {
 });
 
 test("resume after an interruption equals the uninterrupted run (video model, pseudo videos)", async () => {
-  const input = tiny(6, { spec: "expressive", frames: 3, log: { evalEvery: 3, evalImages: 32, sampleEvery: 6, sampleN: 2, checkpointEvery: 6 } });
-  const straight = join(root, "straight"), broken = join(root, "broken");
+  const input = tiny(6, {
+    spec: "expressive",
+    frames: 3,
+    log: { evalEvery: 3, evalImages: 32, sampleEvery: 6, sampleN: 2, checkpointEvery: 6 },
+  });
+  const straight = join(root, "straight"),
+    broken = join(root, "broken");
   await train(input, straight, { output: "quiet" });
   const stopped = await train(input, broken, { output: "quiet", stopAt: 4 });
   assert.equal(stopped.finished, false);
+  // A kill between moving a re-saved step's folder aside and renaming its replacement: the old one is used.
+  renameSync(join(broken, "ckpt-000004"), join(broken, "ckpt-000004.old"));
   // A kill -9 during the next checkpoint write leaves a half-written folder and a torn metrics line.
   mkdirSync(join(broken, "ckpt-000006.tmp"));
   writeFileSync(join(broken, "ckpt-000006.tmp", "model.safetensors"), "partial");
-  writeFileSync(join(broken, "metrics.jsonl"), readFileSync(join(broken, "metrics.jsonl"), "utf8") + '{"type":"train","step":5,"lo');
+  writeFileSync(
+    join(broken, "metrics.jsonl"),
+    readFileSync(join(broken, "metrics.jsonl"), "utf8") + '{"type":"train","step":5,"lo',
+  );
   const resumed = await train({}, broken, { output: "quiet", resume: true });
   assert.equal(resumed.finished, true);
   assert.ok(!existsSync(join(broken, "ckpt-000006.tmp")));
   const strip = (rs: Record_[]) => rs.map((r) => JSON.stringify({ ...r, time: 0, images_per_s: 0 }));
   assert.deepEqual(strip(records(broken)), strip(records(straight)), "the same metrics, step by step");
-  const a = readCheckpoint(join(straight, "ckpt-000006")), b = readCheckpoint(join(broken, "ckpt-000006"));
+  const a = readCheckpoint(join(straight, "ckpt-000006")),
+    b = readCheckpoint(join(broken, "ckpt-000006"));
   for (const part of ["model", "ema", "optim"] as const)
     for (const [name, t] of a.tensors[part]) {
       const diff = t.sub(b.tensors[part].get(name)!).abs().max().item();
@@ -100,7 +136,10 @@ test("a corrupt or truncated checkpoint is refused, naming the file", async () =
   });
   const ema = join(dir, "ckpt-000002", "ema.safetensors");
   truncateSync(ema, 100);
-  await assert.rejects(openRun(dir), { name: "CheckpointError", message: `${ema} does not match its checksum in state.json: the file is truncated or was modified` });
+  await assert.rejects(openRun(dir), {
+    name: "CheckpointError",
+    message: `${ema} does not match its checksum in state.json: the file is truncated or was modified`,
+  });
   writeFileSync(join(dir, "ckpt-000002", "state.json"), '{"step": 2, "sta');
   await assert.rejects(train({}, dir, { resume: true, output: "quiet" }), {
     message: `${join(dir, "ckpt-000002", "state.json")} is not valid JSON (truncated or edited?)`,
@@ -113,13 +152,16 @@ test("a run folder is never overwritten, and resuming with a different config is
   await assert.rejects(train(tiny(2), dir, { output: "quiet" }), {
     message: `${dir} already holds a run (config.json); pass --resume to continue it, or choose another --out`,
   });
-  await assert.rejects(train({ train: { lr: 0.5 }, preset: "small" }, dir, { resume: true, output: "quiet" }), (err: Error) => {
-    assert.ok(err instanceof ArgumentError);
-    assert.match(err.message, /holds a run with a different config/);
-    assert.match(err.message, /preset: "tiny" in the run, "small" requested/);
-    assert.match(err.message, /train\.lr: 0\.002 in the run, 0\.5 requested/);
-    return true;
-  });
+  await assert.rejects(
+    train({ train: { lr: 0.5 }, preset: "small" }, dir, { resume: true, output: "quiet" }),
+    (err: Error) => {
+      assert.ok(err instanceof ArgumentError);
+      assert.match(err.message, /holds a run with a different config/);
+      assert.match(err.message, /preset: "tiny" in the run, "small" requested/);
+      assert.match(err.message, /train\.lr: 0\.002 in the run, 0\.5 requested/);
+      return true;
+    },
+  );
   // Log intervals never change the weights: they may differ.
   const done = await train({ log: { evalEvery: 1 } }, dir, { resume: true, output: "quiet" });
   assert.equal(done.step, 2);
@@ -143,7 +185,11 @@ test("non-finite losses are skipped and counted; persistent ones stop the run, k
   };
   registerFamily(nanFamily);
   const dir = join(root, "nan");
-  const input = tiny(40, { model: "nan-after-3", train: { steps: 40, batch: 8, seed: 3, maxBadSteps: 5 }, log: { checkpointEvery: 2, evalEvery: 40, evalImages: 16, sampleEvery: 40, sampleN: 2 } });
+  const input = tiny(40, {
+    model: "nan-after-3",
+    train: { steps: 40, batch: 8, seed: 3, maxBadSteps: 5 },
+    log: { checkpointEvery: 2, evalEvery: 40, evalImages: 16, sampleEvery: 40, sampleN: 2 },
+  });
   await assert.rejects(train(input, dir, { output: "quiet" }), (err: Error) => {
     assert.ok(err instanceof TrainingError);
     assert.equal(
@@ -153,7 +199,13 @@ test("non-finite losses are skipped and counted; persistent ones stop the run, k
     );
     return true;
   });
-  assert.deepEqual(readdirSync(dir).filter((e) => e.startsWith("ckpt")), ["ckpt-000006"]);
+  assert.deepEqual(
+    readdirSync(dir).filter((e) => e.startsWith("ckpt")),
+    ["ckpt-000006"],
+  );
   const train_ = records(dir).filter((r) => r.type === "train");
-  assert.deepEqual(train_.map((r) => r.skipped), [0, 0, 0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    train_.map((r) => r.skipped),
+    [0, 0, 0, 1, 2, 3, 4, 5],
+  );
 });

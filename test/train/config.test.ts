@@ -1,0 +1,86 @@
+// Run configs (src/train/config.ts): precedence, a run's config.json as a --config, and errors naming the key.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import type { ImageSet } from "../../src/data/types.js";
+import {
+  completeWithData,
+  configDifferences,
+  mergeInputs,
+  modelShape,
+  readConfigFile,
+  resolveRunConfig,
+} from "../../src/train/config.js";
+
+const root = mkdtempSync(join(tmpdir(), "lastframe-config-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+const mnistLike: ImageSet = {
+  images: new Uint8Array(0),
+  n: 0,
+  c: 1,
+  h: 28,
+  w: 28,
+  labels: null,
+  classes: null,
+};
+
+test("flags over config file over the family's preset defaults over the loop's", () => {
+  const cfg = resolveRunConfig(
+    mergeInputs({ data: "mnist", preset: "tiny", train: { lr: 0.01, batch: 8 } }, { train: { lr: 0.02 } }),
+  );
+  assert.equal(cfg.train.lr, 0.02);
+  assert.equal(cfg.train.batch, 8);
+  assert.equal(cfg.train.emaDecay, 0.99, "hvae's tiny preset");
+  assert.equal(cfg.train.gradClip, 200, "the loop's default");
+  assert.equal(cfg.spec.name, "none");
+  assert.equal(cfg.frames, 1);
+  assert.equal(cfg.log.evalEvery, 200, "steps / 5");
+});
+
+test("a run's config.json resolves back to itself; the shape pads 28 → 32", () => {
+  const cfg = resolveRunConfig({
+    data: "mnist",
+    preset: "tiny",
+    spec: "expressive",
+    frames: 4,
+    framesAsImages: true,
+    train: { steps: 7 },
+  });
+  assert.deepEqual(completeWithData(cfg, mnistLike), { channels: 1, size: 32, frames: 1, pad: 2 });
+  const file = join(root, "config.json");
+  writeFileSync(file, JSON.stringify({ ...cfg, provenance: { lastframe: "0" } }));
+  const again = resolveRunConfig(readConfigFile(file));
+  completeWithData(again, mnistLike);
+  assert.deepEqual(configDifferences(cfg, again), []);
+  assert.deepEqual(modelShape(again), { channels: 1, size: 32, frames: 1, pad: 2 });
+  assert.deepEqual(configDifferences(cfg, { ...again, frames: 5, train: { ...again.train, seed: 9 } }), [
+    "frames: 4 in the run, 5 requested",
+    "train.seed: 0 in the run, 9 requested",
+  ]);
+});
+
+test("unknown keys and wrong types name the key", () => {
+  const bad = join(root, "bad.json");
+  writeFileSync(bad, JSON.stringify({ model: "hvae", trian: {} }));
+  assert.throws(() => readConfigFile(bad), {
+    message: `Unknown key "trian" in config file ${bad}. Valid keys: model, preset, hps, data, spec, frames, framesAsImages, train, log, provenance`,
+  });
+  assert.throws(() => resolveRunConfig({ data: "mnist", train: { lr: "fast" as unknown as number } }), {
+    message: 'Expected number for train.lr but received "fast" (string)',
+  });
+  assert.throws(
+    () => resolveRunConfig({ data: "mnist", train: { momentum: 1 } as object }),
+    /^ArgumentError: Unknown setting train.momentum. Valid: seed, batch/,
+  );
+  assert.throws(() => resolveRunConfig({ data: "mnist", hps: { width: "wide" } }), {
+    message: 'Expected number for hps.width but received "wide" (string)',
+  });
+  assert.throws(
+    () => completeWithData(resolveRunConfig({ data: { name: "mnist", channels: 3 } }), mnistLike),
+    {
+      message: "Expected 1 (what mnist holds) for data.channels but received 3 (number)",
+    },
+  );
+});
