@@ -14,7 +14,8 @@ export const demoFlags = {
   spec: { type: "string", help: "pseudo-video spec", default: "expressive" },
   frames: { type: "int", help: "frames per pseudo video", default: 4 },
   preset: { type: "string", help: "HVAE size", default: "small" },
-  steps: { type: "int", help: "training steps (a few minutes on 2 cores)", default: 1500 },
+  steps: { type: "int", help: "training steps (a few minutes on 2 cores)", default: 150 },
+  batch: { type: "int", help: "images per step", default: 16 },
   out: { type: "string", help: "run folder (default: runs/demo-<date>-<time>)" },
   help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
@@ -35,7 +36,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
   say(`2/5 training a ${f.preset} video HVAE for ${f.steps} steps → ${out}`);
   const code = await trainCommand(["--data", f.data, "--model", "hvae", "--preset", f.preset, "--spec", f.spec,
-    "--frames", T, "--steps", String(f.steps), "--out", out]);
+    "--frames", T, "--steps", String(f.steps), "--batch", String(f.batch), "--out", out]);
   if (code) return code;
 
   say("3/5 sampling: images are the last frames of generated videos");
