@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
 
-test("experiment main --preset smoke, then report (HTML and markdown)", { timeout: 900_000 }, () => {
+test("experiment main --preset smoke, then report (HTML and markdown)", { timeout: 2_400_000 }, () => {
   const out = join(mkdtempSync(join(tmpdir(), "lastframe-exp-")), "main");
   const r = run("experiment", "main", "--preset", "smoke", "--models", "hvae", "--seeds", "2", "--out", out, "--quiet");
   assert.equal(r.status, 0, r.stderr);
