@@ -140,6 +140,9 @@ class VQVAE(nn.Module):
 # ***** the transformer prior *****
 
 
+SCORE_BYTES = 16 * 1024 * 1024
+
+
 class Attention(nn.Module):
     def __init__(self, dim, heads):
         super().__init__()
@@ -151,9 +154,15 @@ class Attention(nn.Module):
         B, T, C = x.shape
         hd = C // self.heads
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, hd).permute(2, 0, 3, 1, 4).unbind(0)
-        att = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(hd))
-        att = att.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
-        return self.proj((att @ v).transpose(1, 2).reshape(B, T, C))
+        forbidden = torch.ones(T, T, dtype=torch.bool).triu(1)
+        # Batch chunks whose scores stay under 16 MiB, as lastframe does (src/nn/attention.ts, SCORE_BYTES).
+        rows = max(1, SCORE_BYTES // (4 * self.heads * T * T))
+        parts = []
+        for qc, kc, vc in zip(q.split(rows), k.split(rows), v.split(rows)):
+            att = (qc @ kc.transpose(-2, -1)) * (1 / math.sqrt(hd))
+            parts.append(att.masked_fill(forbidden, float("-inf")).softmax(-1) @ vc)
+        y = parts[0] if len(parts) == 1 else torch.cat(parts, 0)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
 
 class Mlp(nn.Module):

@@ -1,7 +1,13 @@
 // `lastframe featnet`: trains a data set's feature net (the feature space of the offline metrics fd, kid, pr),
 // reproducibly from a seed, checks it reaches its stated test accuracy, and stores it with that accuracy.
 import { featnetDir } from "../eval/store.js";
-import { type FeatNetInfo, buildFeatNet, featnetConfigFor, featnetDataSets, loadFeatNet } from "../eval/featnet-train.js";
+import {
+  type FeatNetInfo,
+  buildFeatNet,
+  featnetConfigFor,
+  featnetDataSets,
+  loadFeatNet,
+} from "../eval/featnet-train.js";
 import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
 
 const names = [...featnetDataSets];
@@ -20,16 +26,33 @@ const USAGE = "--data <name> [--epochs N] [--seed S] [--force] [--json]";
 export async function featnetCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, featnetFlags, "featnet");
   if (f.help) {
-    console.log(helpText("featnet", USAGE, "Train the feature net of the offline metrics (fd, kid, pr) for a data set.", featnetFlags));
+    console.log(
+      helpText(
+        "featnet",
+        USAGE,
+        "Train the feature net of the offline metrics (fd, kid, pr) for a data set.",
+        featnetFlags,
+      ),
+    );
     return;
   }
-  if (f._.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe featnet'`);
-  if (f.data === undefined) throw new UsageError(`Expected --data <${names.join("|")}> for 'lastframe featnet'`);
-  if (f.epochs !== undefined && f.epochs < 1) throw new UsageError(`Expected positive integer for --epochs but received ${f.epochs}`);
-  if (f.seed !== undefined && f.seed < 0) throw new UsageError(`Expected non-negative integer for --seed but received ${f.seed}`);
+  if (f._.length > 0)
+    throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe featnet'`);
+  if (f.data === undefined)
+    throw new UsageError(`Expected --data <${names.join("|")}> for 'lastframe featnet'`);
+  if (f.epochs !== undefined && f.epochs < 1)
+    throw new UsageError(`Expected positive integer for --epochs but received ${f.epochs}`);
+  if (f.seed !== undefined && f.seed < 0)
+    throw new UsageError(`Expected non-negative integer for --seed but received ${f.seed}`);
   const base = featnetConfigFor(f.data)!;
   const config = { ...base, epochs: f.epochs ?? base.epochs, seed: f.seed ?? base.seed };
   let stored = f.force ? null : loadFeatNet(f.data);
+  if (stored && (stored.info.config.epochs !== config.epochs || stored.info.config.seed !== config.seed)) {
+    stored.net.dispose();
+    throw new UsageError(
+      `A ${f.data} feature net trained with epochs ${stored.info.config.epochs}, seed ${stored.info.config.seed} is stored; add --force to replace it`,
+    );
+  }
   const fresh = stored === null;
   if (stored === null) stored = await buildFeatNet(f.data, { config, progress: !f.json });
   stored.net.dispose();

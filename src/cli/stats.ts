@@ -12,35 +12,58 @@ import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
 
 export const statsFlags = {
   data: { type: "string", help: "data set, name or path" },
-  split: { type: "string", help: "which split (default: test, or train for a folder without one)", choices: ["test", "train"] },
+  split: {
+    type: "string",
+    help: "which split (default: test, or train for a folder without one)",
+    choices: ["test", "train"],
+  },
   n: { type: "int", help: "images (spread evenly over the split; default: all)" },
-  featnet: { type: "string", help: "feature net space: mnist, fashion-mnist or cifar10 (default: the data set's; 'none' to skip)" },
-  inceptionWeights: { type: "string", help: "pt_inception-2015-12-05-6726825d.pth: also compute Inception statistics" },
+  featnet: {
+    type: "string",
+    help: "feature net space: mnist, fashion-mnist or cifar10 (default: the data set's; 'none' to skip)",
+  },
+  inceptionWeights: {
+    type: "string",
+    help: "pt_inception-2015-12-05-6726825d.pth: also compute Inception statistics",
+  },
   npz: { type: "string", help: "also write the Inception statistics as pytorch-fid's .npz (mu, sigma)" },
   json: { type: "boolean", help: "print one JSON object", default: false },
   help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
-const USAGE = "--data <name|path> [--split test] [--n N] [--featnet <name>] [--inception-weights file [--npz stats.npz]]";
+const USAGE =
+  "--data <name|path> [--split test] [--n N] [--featnet <name>] [--inception-weights file [--npz stats.npz]]";
 
 export async function statsCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, statsFlags, "stats");
   if (f.help) {
-    console.log(helpText("stats", USAGE, "Precompute and cache reference statistics of a data set.", statsFlags));
+    console.log(
+      helpText("stats", USAGE, "Precompute and cache reference statistics of a data set.", statsFlags),
+    );
     return;
   }
-  if (f._.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe stats'`);
+  if (f._.length > 0)
+    throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe stats'`);
   if (f.data === undefined) throw new UsageError("Expected --data <name|path> for 'lastframe stats'");
-  if (f.npz !== undefined && f.inceptionWeights === undefined) throw new UsageError("--npz writes Inception statistics: give --inception-weights too");
-  if (f.n !== undefined && f.n < 2) throw new UsageError(`Expected integer of at least 2 for --n but received ${f.n}`);
+  if (f.npz !== undefined && f.inceptionWeights === undefined)
+    throw new UsageError("--npz writes Inception statistics: give --inception-weights too");
+  if (f.n !== undefined && f.n < 2)
+    throw new UsageError(`Expected integer of at least 2 for --n but received ${f.n}`);
   const data = await loadDataset(f.data, { progress: !f.json });
   const featnet = f.featnet ?? (featnetConfigFor(data.name) ? data.name : "none");
   if (featnet === "none" && !f.inceptionWeights)
-    throw new UsageError(`No feature net exists for ${data.name}: pass --featnet <${featnetDataSets.join("|")}> or --inception-weights <file>`);
+    throw new UsageError(
+      `No feature net exists for ${data.name}: pass --featnet <${featnetDataSets.join("|")}> or --inception-weights <file>`,
+    );
   if (featnet !== "none" && !featnetConfigFor(featnet))
-    throw new UsageError(`Expected one of ${[...featnetDataSets, "none"].join(", ")} for --featnet but received ${JSON.stringify(featnet)}`);
+    throw new UsageError(
+      `Expected one of ${[...featnetDataSets, "none"].join(", ")} for --featnet but received ${JSON.stringify(featnet)}`,
+    );
   const split = (f.split ?? (data.test.n > 0 ? "test" : "train")) as "test" | "train";
-  if (data[split].n < 2) throw new UsageError(`The ${split} split of ${data.name} has ${data[split].n} images: statistics need at least 2`);
+  if (data[split].n < 2)
+    throw new UsageError(
+      `The ${split} split of ${data.name} has ${data[split].n} images: statistics need at least 2`,
+    );
   const ref = chooseReference(data, split, f.n);
   const spaces: FeatureSpace[] = [];
   const done: (Provenance & { file: string; fromCache: boolean })[] = [];

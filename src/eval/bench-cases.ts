@@ -7,7 +7,14 @@ import { type Tensor, noGrad, randint, tidy } from "../tensor/index.js";
 import { type FeatNetConfig, createFeatNet, featnetConfigs, featnetInput } from "./featnets.js";
 import { FidInception, inceptionInput } from "./inception.js";
 
-function forwardCase(name: string, description: string, batch: number, shape: number[], make: () => { forward(x: Tensor): Tensor; dispose(): void }, twin: BenchCase["twin"]): BenchCase {
+function forwardCase(
+  name: string,
+  description: string,
+  batch: number,
+  shape: number[],
+  make: () => { forward(x: Tensor): Tensor; dispose(): void },
+  twin: BenchCase["twin"],
+): BenchCase {
   return {
     name,
     description,

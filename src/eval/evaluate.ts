@@ -84,22 +84,31 @@ export function isRunDir(target: string): boolean {
 export async function evaluate(target: string, o: EvalOptions): Promise<EvalReport> {
   const t0 = performance.now();
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  if (!existsSync(target)) throw new ArgumentError(`${target} does not exist: expected a run folder or a folder of images`);
+  if (!existsSync(target))
+    throw new ArgumentError(`${target} does not exist: expected a run folder or a folder of images`);
   const run = isRunDir(target) ? await openRun(target) : null;
   const spaces: FeatureSpace[] = [];
   try {
     if (o.metrics.includes("fid") && !o.inceptionWeights)
-      throw new ArgumentError("fid needs --inception-weights <pt_inception-2015-12-05-6726825d.pth> (see README: Evaluation)");
-    if (!run && o.metrics.includes("bpd")) throw new ArgumentError(`bpd needs a trained run (a folder with config.json), but ${target} is a folder of images`);
+      throw new ArgumentError(
+        "fid needs --inception-weights <pt_inception-2015-12-05-6726825d.pth> (see README: Evaluation)",
+      );
+    if (!run && o.metrics.includes("bpd"))
+      throw new ArgumentError(
+        `bpd needs a trained run (a folder with config.json), but ${target} is a folder of images`,
+      );
     const featnetMetrics = o.metrics.some((m) => m === "fd" || m === "kid" || m === "pr");
     const needsImages = featnetMetrics || (o.metrics.includes("fid") && !o.refStats);
     const dataName = o.data ?? run?.config.data.name;
-    if (needsImages && dataName === undefined) throw new ArgumentError(`Expected --data <name|path>: the reference images to compare ${target} with`);
+    if (needsImages && dataName === undefined)
+      throw new ArgumentError(`Expected --data <name|path>: the reference images to compare ${target} with`);
     const reference = needsImages ? await loadDataset(dataName!, { progress: o.progress }) : null;
     // Image folders without split folders hold everything in train.
     const split = o.split ?? (reference && reference.test.n === 0 ? "train" : "test");
     if (reference && reference[split].n < 2)
-      throw new ArgumentError(`The ${split} split of ${reference.name} has ${reference[split].n} images: a reference needs at least 2`);
+      throw new ArgumentError(
+        `The ${split} split of ${reference.name} has ${reference[split].n} images: a reference needs at least 2`,
+      );
     const report: EvalReport = {
       target,
       kind: run ? "run" : "folder",
@@ -115,11 +124,15 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
     // Feature spaces first, so that a bad weights file fails before minutes of sampling.
     const featnet = featnetMetrics ? await featnetFor(o.featnet ?? reference!.name, o, log) : null;
     if (featnet) spaces.push(featnet);
-    const inception = o.metrics.includes("fid") ? inceptionSpace(loadFidInception(o.inceptionWeights!)) : null;
+    const inception = o.metrics.includes("fid")
+      ? inceptionSpace(loadFidInception(o.inceptionWeights!))
+      : null;
     if (inception) spaces.push(inception);
     const published = inception && o.refStats ? readNpzStats(o.refStats) : null;
     if (published && published.dims !== INCEPTION_DIMS)
-      throw new CheckpointError(`${o.refStats} holds ${published.dims}-d statistics; FID needs Inception's ${INCEPTION_DIMS}-d pool3 statistics`);
+      throw new CheckpointError(
+        `${o.refStats} holds ${published.dims}-d statistics; FID needs Inception's ${INCEPTION_DIMS}-d pool3 statistics`,
+      );
     if (featnet || inception) {
       const t1 = performance.now();
       const generated = run ? sampled(run, o, log) : await folderImages(target, o.n, o.progress);
@@ -127,19 +140,32 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       const ref = reference ? chooseReference(reference, split, o.refN ?? Math.min(o.n, generated.n)) : null;
       report.n = generated.n;
       report.refN = ref?.images.n ?? 0;
-      if (run) report.run = { checkpoint: run.checkpoint, step: run.step, model: run.config.model, temperature: o.temperature ?? 1, seed: o.seed ?? 0 };
+      if (run)
+        report.run = {
+          checkpoint: run.checkpoint,
+          step: run.step,
+          model: run.config.model,
+          temperature: o.temperature ?? 1,
+          seed: o.seed ?? 0,
+        };
       const t = report.timings;
       if (featnet) {
         const refFeatures = timed(t, "featnet_features", () => referenceStats(featnet, ref!, o));
         const genFeatures = timed(t, "featnet_features", () => featnet.extract(generated, o.progress));
         try {
           report.featnet = { ...featnet.featnet!, id: featnet.id };
-          if (o.metrics.includes("fd")) report.fd = timed(t, "fd", () => frechetDistance(gaussianStats(genFeatures), refFeatures.stats));
+          if (o.metrics.includes("fd"))
+            report.fd = timed(t, "fd", () => frechetDistance(gaussianStats(genFeatures), refFeatures.stats));
           if (o.metrics.includes("kid"))
             report.kid = timed(t, "kid", () =>
-              kernelInceptionDistance(genFeatures, refFeatures.features, { subsets: o.kidSubsets, subsetSize: o.kidSubsetSize, seed: o.seed }),
+              kernelInceptionDistance(genFeatures, refFeatures.features, {
+                subsets: o.kidSubsets,
+                subsetSize: o.kidSubsetSize,
+                seed: o.seed,
+              }),
             );
-          if (o.metrics.includes("pr")) report.pr = timed(t, "pr", () => precisionRecall(refFeatures.features, genFeatures));
+          if (o.metrics.includes("pr"))
+            report.pr = timed(t, "pr", () => precisionRecall(refFeatures.features, genFeatures));
         } finally {
           dispose([refFeatures.features, genFeatures]);
         }
@@ -154,12 +180,18 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
         const genFeatures = timed(t, "inception_features", () => inception.extract(generated, o.progress));
         try {
           const value = timed(t, "fid", () => frechetDistance(gaussianStats(genFeatures), refStats));
-          report.fid = { value, ...inception.weights!, ...(o.refStats ? { refStats: path.resolve(o.refStats) } : {}) };
+          report.fid = {
+            value,
+            ...inception.weights!,
+            ...(o.refStats ? { refStats: path.resolve(o.refStats) } : {}),
+          };
         } finally {
           genFeatures.dispose();
         }
         if (!report.fid.standard)
-          log(`lastframe eval: ${report.fid.weights} is not the standard pytorch-fid file (sha256 ${report.fid.sha256.slice(0, 8)}…): FID values will not compare with published ones`);
+          log(
+            `lastframe eval: ${report.fid.weights} is not the standard pytorch-fid file (sha256 ${report.fid.sha256.slice(0, 8)}…): FID values will not compare with published ones`,
+          );
       }
     }
     if (run && o.metrics.includes("bpd")) {
@@ -197,16 +229,27 @@ export function writeReport(report: EvalReport, file = path.join(report.target, 
 function sampled(run: Run, o: EvalOptions, log: (m: string) => void): Images {
   const t0 = performance.now();
   const images = sampleImages(run, o.n, { temperature: o.temperature, seed: o.seed });
-  if (o.progress ?? true) log(`lastframe eval: sampled ${o.n} images from ${run.checkpoint} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (o.progress ?? true)
+    log(
+      `lastframe eval: sampled ${o.n} images from ${run.checkpoint} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
   return { images, n: o.n, ...run.image };
 }
 
 /** Every image of a folder (or archive), at most `n` of them spread evenly over it. */
 async function folderImages(target: string, n: number, progress?: boolean): Promise<Images> {
-  if (!statSync(target).isDirectory() && !/\.(tar|tar\.gz|tgz)$/i.test(target)) throw new ArgumentError(`${target} is neither a run folder nor a folder of images`);
+  if (!statSync(target).isDirectory() && !/\.(tar|tar\.gz|tgz)$/i.test(target))
+    throw new ArgumentError(`${target} is neither a run folder nor a folder of images`);
   const d: SplitData = await loadDataset(target, { progress });
   const sets = [d.train, ...(d.valid ? [d.valid] : []), d.test].filter((s) => s.n > 0);
-  const all = sets.length === 1 ? sets[0]! : { ...sets[0]!, n: sets.reduce((a, s) => a + s.n, 0), images: Buffer.concat(sets.map((s) => s.images)) };
+  const all =
+    sets.length === 1
+      ? sets[0]!
+      : {
+          ...sets[0]!,
+          n: sets.reduce((a, s) => a + s.n, 0),
+          images: Buffer.concat(sets.map((s) => s.images)),
+        };
   return chooseReference({ ...d, train: all }, "train", n).images;
 }
 

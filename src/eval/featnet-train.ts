@@ -19,7 +19,15 @@ import {
 } from "../tensor/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Images, extractFeatures } from "./features.js";
-import { type FeatNet, type FeatNetConfig, augmentBatch, createFeatNet, featnetConfigs, featnetInput, featureDims } from "./featnets.js";
+import {
+  type FeatNet,
+  type FeatNetConfig,
+  augmentBatch,
+  createFeatNet,
+  featnetConfigs,
+  featnetInput,
+  featureDims,
+} from "./featnets.js";
 import { permutation, mulberry32 } from "./random.js";
 import { featnetDir, sha256 } from "./store.js";
 
@@ -60,9 +68,14 @@ export function featnetConfigFor(data: string): FeatNetConfig | null {
 }
 
 /** Trains a feature net on `data.train` and measures its accuracy on `data.test`. */
-export function trainFeatNet(cfg: FeatNetConfig, data: SplitData, o: TrainOptions = {}): { net: FeatNet; accuracy: number; seconds: number } {
+export function trainFeatNet(
+  cfg: FeatNetConfig,
+  data: SplitData,
+  o: TrainOptions = {},
+): { net: FeatNet; accuracy: number; seconds: number } {
   const { train, test } = data;
-  if (!train.labels || !test.labels) throw new DataError(`${data.name} has no class labels: a feature net is trained as a classifier`);
+  if (!train.labels || !test.labels)
+    throw new DataError(`${data.name} has no class labels: a feature net is trained as a classifier`);
   const t0 = performance.now();
   manualSeed(cfg.seed);
   const rng = mulberry32(cfg.seed);
@@ -72,16 +85,25 @@ export function trainFeatNet(cfg: FeatNetConfig, data: SplitData, o: TrainOption
   const total = stepsPerEpoch * cfg.epochs;
   const lr = warmupCosine({ lr: cfg.lr, warmup: Math.min(200, Math.floor(total / 10)), total });
   const per = train.c * train.h * train.w;
-  const images = keep(fromTyped(train.images.subarray(0, train.n * per), [train.n, train.c, train.h, train.w]));
+  const images = keep(
+    fromTyped(train.images.subarray(0, train.n * per), [train.n, train.c, train.h, train.w]),
+  );
   const labels = keep(fromTyped(train.labels.subarray(0, train.n), [train.n], { dtype: "int64" }));
-  const bar = new Progress({ total, label: `featnet ${data.name}`, unit: "step", enabled: o.progress ?? true });
+  const bar = new Progress({
+    total,
+    label: `featnet ${data.name}`,
+    unit: "step",
+    enabled: o.progress ?? true,
+  });
   try {
     net.train();
     for (let epoch = 0, step = 0; epoch < cfg.epochs; epoch++) {
       const order = permutation(rng, train.n);
       for (let b = 0; b < stepsPerEpoch; b++, step++) {
         const loss = tidy(() => {
-          const idx = fromTyped(order.subarray(b * cfg.batch, (b + 1) * cfg.batch), [cfg.batch], { dtype: "int64" });
+          const idx = fromTyped(order.subarray(b * cfg.batch, (b + 1) * cfg.batch), [cfg.batch], {
+            dtype: "int64",
+          });
           let x = featnetInput(images.indexSelect(0, idx), cfg);
           if (cfg.augment) x = augmentBatch(x, rng);
           const l = crossEntropy(net.forward(x), labels.indexSelect(0, idx));
@@ -138,10 +160,15 @@ export function loadFeatNet(data: string, dir = featnetDir(data)): TrainedFeatNe
   try {
     info = JSON.parse(readFileSync(json, "utf8")) as FeatNetInfo;
   } catch {
-    throw new CheckpointError(`${json} is not valid JSON: delete ${dir} and run 'lastframe featnet --data ${data}' again`);
+    throw new CheckpointError(
+      `${json} is not valid JSON: delete ${dir} and run 'lastframe featnet --data ${data}' again`,
+    );
   }
   const id = sha256(readFileSync(weights), 12);
-  if (id !== info.id) throw new CheckpointError(`${weights} does not match ${json} (sha256 ${id}, expected ${info.id}): retrain with 'lastframe featnet --data ${data}'`);
+  if (id !== info.id)
+    throw new CheckpointError(
+      `${weights} does not match ${json} (sha256 ${id}, expected ${info.id}): retrain with 'lastframe featnet --data ${data}'`,
+    );
   const net = createFeatNet(info.config);
   loadModule(weights, net);
   net.eval();
@@ -151,15 +178,24 @@ export function loadFeatNet(data: string, dir = featnetDir(data)): TrainedFeatNe
 /** Trains a data set's feature net, checks it reaches its stated accuracy, and stores it. */
 export async function buildFeatNet(
   data: string,
-  o: TrainOptions & { config?: FeatNetConfig; dir?: string; /** images per split, for quick runs */ limit?: number } = {},
+  o: TrainOptions & {
+    config?: FeatNetConfig;
+    dir?: string;
+    /** images per split, for quick runs */ limit?: number;
+  } = {},
 ): Promise<TrainedFeatNet> {
   const cfg = o.config ?? featnetConfigFor(data);
-  if (!cfg) throw new DataError(`no feature net is defined for ${data}; feature nets exist for ${featnetDataSets.join(", ")}`);
+  if (!cfg)
+    throw new DataError(
+      `no feature net is defined for ${data}; feature nets exist for ${featnetDataSets.join(", ")}`,
+    );
   const split = await loadDataset(data, { progress: o.progress, limit: o.limit });
   const { net, accuracy, seconds } = trainFeatNet(cfg, split, o);
   if (accuracy < cfg.minAccuracy) {
     net.dispose();
-    throw new DataError(`the ${data} feature net reached test accuracy ${accuracy.toFixed(4)}, below its stated ${cfg.minAccuracy}; not stored`);
+    throw new DataError(
+      `the ${data} feature net reached test accuracy ${accuracy.toFixed(4)}, below its stated ${cfg.minAccuracy}; not stored`,
+    );
   }
   const info = saveFeatNet(o.dir ?? featnetDir(data), net, {
     data,
@@ -181,7 +217,9 @@ export async function ensureFeatNet(data: string, o: TrainOptions = {}): Promise
   const stored = loadFeatNet(data);
   if (stored) return stored;
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  log(`lastframe: no feature net for ${data} in ${featnetDir(data)} yet; training it now ('lastframe featnet --data ${data}' does this ahead of time)`);
+  log(
+    `lastframe: no feature net for ${data} in ${featnetDir(data)} yet; training it now ('lastframe featnet --data ${data}' does this ahead of time)`,
+  );
   return buildFeatNet(data, o);
 }
 

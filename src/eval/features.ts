@@ -42,14 +42,26 @@ export function extractFeatures(set: Images, forward: (images: Tensor) => Tensor
   const bar = new Progress({ total: set.n, label: o.label, unit: "img", enabled: o.progress ?? true });
   let out: Float32Array | null = null;
   let dims = 0;
-  for (let start = 0; start < set.n; ) {
+  for (let start = 0; start < set.n;) {
     const count = Math.min(batch, set.n - start);
     let values: Float32Array;
     try {
-      values = noGrad(() => tidy(() => forward(imageBatch(set, start, count)).float().data() as Float32Array));
+      values = noGrad(() =>
+        tidy(
+          () =>
+            forward(imageBatch(set, start, count))
+              .float()
+              .data() as Float32Array,
+        ),
+      );
     } catch (err) {
       // An allocation failure: try again with half the batch (unless a fixed batch size was asked for).
-      if (err instanceof TorchError && /alloc|memory/i.test(err.message) && batch > 1 && o.batch === undefined) {
+      if (
+        err instanceof TorchError &&
+        /alloc|memory/i.test(err.message) &&
+        batch > 1 &&
+        o.batch === undefined
+      ) {
         batch = Math.max(1, batch >> 1);
         bar.log(`${o.label}: out of memory, batch size now ${batch}`);
         continue;

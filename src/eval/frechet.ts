@@ -20,13 +20,19 @@ export interface GaussianStats {
 /** Mean and unbiased covariance of features (N, D), N ≥ 2, in float64. */
 export function gaussianStats(features: Tensor): GaussianStats {
   const [n, dims] = features.shape as [number, number];
-  check(features.rank === 2 && n >= 2, () => `gaussianStats: expected features (N, D) with N ≥ 2 but got shape [${features.shape}]`);
+  check(
+    features.rank === 2 && n >= 2,
+    () => `gaussianStats: expected features (N, D) with N ≥ 2 but got shape [${features.shape}]`,
+  );
   return noGrad(() =>
     tidy(() => {
       const x = features.double();
       const mu = x.mean(0);
       const centred = x.sub(mu);
-      const sigma = centred.t().mm(centred).div(n - 1);
+      const sigma = centred
+        .t()
+        .mm(centred)
+        .div(n - 1);
       return { n, dims, mu: mu.data() as Float64Array, sigma: sigma.data() as Float64Array };
     }),
   );
@@ -59,8 +65,10 @@ export function frechetDistance(a: GaussianStats, b: GaussianStats): number {
   const d = a.dims;
   return noGrad(() =>
     tidy(() => {
-      const mu1 = fromTyped(a.mu, [d]), mu2 = fromTyped(b.mu, [d]);
-      const s1 = fromTyped(a.sigma, [d, d]), s2 = fromTyped(b.sigma, [d, d]);
+      const mu1 = fromTyped(a.mu, [d]),
+        mu2 = fromTyped(b.mu, [d]);
+      const s1 = fromTyped(a.sigma, [d, d]),
+        s2 = fromTyped(b.sigma, [d, d]);
       const diff = mu1.sub(mu2);
       const meanTerm = diff.mul(diff).sum().item();
       return meanTerm + raw.trace(s1).item() + raw.trace(s2).item() - 2 * traceSqrtProduct(s1, s2);

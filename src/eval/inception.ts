@@ -7,7 +7,18 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Linear, Module, init } from "../nn/index.js";
-import { type Tensor, CheckpointError, avgPool2d, cat, conv2d, dispose, empty, interpolate, maxPool2d, tidy } from "../tensor/index.js";
+import {
+  type Tensor,
+  CheckpointError,
+  avgPool2d,
+  cat,
+  conv2d,
+  dispose,
+  empty,
+  interpolate,
+  maxPool2d,
+  tidy,
+} from "../tensor/index.js";
 import { BatchNorm2d, withoutBatchCounters } from "./batch-norm.js";
 import { decodeStateDict } from "./pth.js";
 
@@ -28,7 +39,9 @@ class Conv extends Module {
   constructor(cin: number, cout: number, kernel: Pair) {
     super();
     // Real weights are loaded over these; the random init only serves benchmarks and tests.
-    this.weight = this.param(init.normal_(empty([cout, cin, ...kernel]), Math.sqrt(2 / (cin * kernel[0] * kernel[1]))));
+    this.weight = this.param(
+      init.normal_(empty([cout, cin, ...kernel]), Math.sqrt(2 / (cin * kernel[0] * kernel[1]))),
+    );
   }
 }
 
@@ -38,7 +51,12 @@ class BasicConv2d extends Module {
   bn: BatchNorm2d;
   readonly stride: Pair;
   readonly padding: Pair;
-  constructor(cin: number, cout: number, kernel: number | Pair, o: { stride?: number; padding?: number | Pair } = {}) {
+  constructor(
+    cin: number,
+    cout: number,
+    kernel: number | Pair,
+    o: { stride?: number; padding?: number | Pair } = {},
+  ) {
     super();
     this.conv = new Conv(cin, cout, pair(kernel));
     this.bn = new BatchNorm2d(cout, 1e-3);
@@ -46,7 +64,9 @@ class BasicConv2d extends Module {
     this.padding = pair(o.padding ?? 0);
   }
   forward(x: Tensor): Tensor {
-    return this.bn.forward(conv2d(x, this.conv.weight, null, { stride: this.stride, padding: this.padding })).relu();
+    return this.bn
+      .forward(conv2d(x, this.conv.weight, null, { stride: this.stride, padding: this.padding }))
+      .relu();
   }
 }
 
@@ -126,7 +146,8 @@ class InceptionC extends Module {
   branch_pool: BasicConv2d;
   constructor(cin: number, c7: number) {
     super();
-    const row = { padding: [0, 3] as Pair }, col = { padding: [3, 0] as Pair };
+    const row = { padding: [0, 3] as Pair },
+      col = { padding: [3, 0] as Pair };
     this.branch1x1 = new BasicConv2d(cin, 192, 1);
     this.branch7x7_1 = new BasicConv2d(cin, c7, 1);
     this.branch7x7_2 = new BasicConv2d(c7, c7, [1, 7], row);
@@ -140,7 +161,8 @@ class InceptionC extends Module {
   }
   forward(x: Tensor): Tensor {
     let dbl = this.branch7x7dbl_1.forward(x);
-    for (const layer of [this.branch7x7dbl_2, this.branch7x7dbl_3, this.branch7x7dbl_4, this.branch7x7dbl_5]) dbl = layer.forward(dbl);
+    for (const layer of [this.branch7x7dbl_2, this.branch7x7dbl_3, this.branch7x7dbl_4, this.branch7x7dbl_5])
+      dbl = layer.forward(dbl);
     return cat(
       [
         this.branch1x1.forward(x),
@@ -193,7 +215,8 @@ class InceptionE extends Module {
     readonly pool: "avg" | "max",
   ) {
     super();
-    const row = { padding: [0, 1] as Pair }, col = { padding: [1, 0] as Pair };
+    const row = { padding: [0, 1] as Pair },
+      col = { padding: [1, 0] as Pair };
     this.branch1x1 = new BasicConv2d(cin, 320, 1);
     this.branch3x3_1 = new BasicConv2d(cin, 384, 1);
     this.branch3x3_2a = new BasicConv2d(384, 384, [1, 3], row);
@@ -316,7 +339,18 @@ export function loadFidInception(file: string): InceptionWeights {
         `${file} holds torchvision's ImageNet Inception-v3, not the FID Inception (TensorFlow's 2015 graph, 1008 classes); ` +
           `use ${FID_WEIGHTS_FILE} from ${FID_WEIGHTS_URL}`,
       );
-    net.loadStateDict(withoutBatchCounters(state), { source: file });
+    const own = new Set(net.stateDict().keys());
+    const theirs = withoutBatchCounters(state);
+    const missing = [...own].filter((k) => !theirs.has(k));
+    const unexpected = [...theirs.keys()].filter((k) => !own.has(k));
+    if (missing.length || unexpected.length)
+      throw new CheckpointError(
+        `${file} does not hold FID Inception weights: ${missing.length} of the network's ${own.size} tensors are missing` +
+          (missing.length ? ` (first: ${missing[0]})` : "") +
+          `, ${unexpected.length} are unexpected` +
+          (unexpected.length ? ` (first: ${unexpected[0]})` : ""),
+      );
+    net.loadStateDict(theirs, { source: file });
   } catch (err) {
     net.dispose();
     throw err;

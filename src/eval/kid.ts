@@ -22,12 +22,18 @@ export interface KidResult {
 /** Unbiased MMD² between x (m, D) and y (m, D) with the cubic polynomial kernel, in float64. */
 export function polynomialMmd(x: Tensor, y: Tensor): number {
   const [m, d] = x.shape as [number, number];
-  check(m >= 2 && y.size(0) === m && y.size(1) === d, () => `polynomialMmd: expected two (m, D) sets with m ≥ 2 but got [${x.shape}] and [${y.shape}]`);
+  check(
+    m >= 2 && y.size(0) === m && y.size(1) === d,
+    () => `polynomialMmd: expected two (m, D) sets with m ≥ 2 but got [${x.shape}] and [${y.shape}]`,
+  );
   return noGrad(() =>
     tidy(() => {
-      const a = x.double(), b = y.double();
+      const a = x.double(),
+        b = y.double();
       const kernel = (p: Tensor, q: Tensor) => p.mm(q.t()).div(d).add(1).pow(3);
-      const kxx = kernel(a, a), kyy = kernel(b, b), kxy = kernel(a, b);
+      const kxx = kernel(a, a),
+        kyy = kernel(b, b),
+        kxy = kernel(a, b);
       // Within-set sums leave out the diagonal (k(x, x)): that is what makes the estimate unbiased.
       const within = kxx.sum().sub(raw.trace(kxx)).add(kyy.sum()).sub(raw.trace(kyy)).item();
       return within / (m * (m - 1)) - (2 * kxy.sum().item()) / (m * m);
@@ -39,10 +45,14 @@ export function polynomialMmd(x: Tensor, y: Tensor): number {
 export function kernelInceptionDistance(x: Tensor, y: Tensor, o: KidOptions = {}): KidResult {
   const subsets = o.subsets ?? 100;
   const size = o.subsetSize ?? Math.min(1000, x.size(0), y.size(0));
-  check(size >= 2 && size <= x.size(0) && size <= y.size(0), () => `kernelInceptionDistance: subset size ${size} needs 2 to min(${x.size(0)}, ${y.size(0)}) samples`);
+  check(
+    size >= 2 && size <= x.size(0) && size <= y.size(0),
+    () => `kernelInceptionDistance: subset size ${size} needs 2 to min(${x.size(0)}, ${y.size(0)}) samples`,
+  );
   const rng = mulberry32(o.seed ?? 0);
   // Subsets as large as both sets are all the same pairs of sets: one is enough.
-  if (size === x.size(0) && size === y.size(0)) return { mean: polynomialMmd(x, y), std: 0, subsets: 1, subsetSize: size };
+  if (size === x.size(0) && size === y.size(0))
+    return { mean: polynomialMmd(x, y), std: 0, subsets: 1, subsetSize: size };
   const values: number[] = [];
   for (let s = 0; s < subsets; s++) {
     values.push(

@@ -24,11 +24,17 @@ export function parseNpy(buf: Buffer, source: string): { shape: number[]; data: 
   if (!descr || !shapeText) throw fail(`unrecognised header ${JSON.stringify(header.trim())}`);
   const [, order, kind, size] = descr;
   if (order === ">") throw fail("big-endian arrays are not supported");
-  if (kind !== "f" || (size !== "4" && size !== "8")) throw fail(`dtype ${descr[0]} is not float32 or float64`);
-  const shape = shapeText[1]!.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  if (kind !== "f" || (size !== "4" && size !== "8"))
+    throw fail(`dtype ${descr[0]} is not float32 or float64`);
+  const shape = shapeText[1]!
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const numel = shape.reduce((a, b) => a * b, 1);
   const bytes = numel * Number(size);
-  if (start + bytes > buf.length) throw fail(`it needs ${bytes} data bytes but has ${buf.length - start} (truncated?)`);
+  if (start + bytes > buf.length)
+    throw fail(`it needs ${bytes} data bytes but has ${buf.length - start} (truncated?)`);
   const raw = new Uint8Array(buf.subarray(start, start + bytes)); // aligned copy
   let data = Float64Array.from(size === "4" ? new Float32Array(raw.buffer) : new Float64Array(raw.buffer));
   if (/'fortran_order':\s*True/.test(header) && shape.length === 2) {
@@ -47,18 +53,24 @@ export function readNpzStats(file: string): GaussianStats {
   try {
     buf = readFileSync(file);
   } catch (err) {
-    throw new CheckpointError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CheckpointError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const entries = readZipDirectory(buf, file);
   const array = (name: string) => {
     const e = entries.get(`${name}.npy`);
-    if (!e) throw new CheckpointError(`${file} has no array ${name} (pytorch-fid statistics hold mu and sigma)`);
+    if (!e)
+      throw new CheckpointError(`${file} has no array ${name} (pytorch-fid statistics hold mu and sigma)`);
     return parseNpy(zipEntryData(buf, e, file), `${file}:${name}.npy`);
   };
-  const mu = array("mu"), sigma = array("sigma");
+  const mu = array("mu"),
+    sigma = array("sigma");
   const d = mu.shape[0]!;
   if (mu.shape.length !== 1 || sigma.shape.join() !== `${d},${d}`)
-    throw new CheckpointError(`${file}: mu has shape (${mu.shape}) and sigma (${sigma.shape}); expected (D) and (D, D)`);
+    throw new CheckpointError(
+      `${file}: mu has shape (${mu.shape}) and sigma (${sigma.shape}); expected (D) and (D, D)`,
+    );
   // pytorch-fid's files do not record the sample count.
   return { n: 0, dims: d, mu: mu.data, sigma: sigma.data };
 }
@@ -71,7 +83,11 @@ function npy(data: Float64Array, shape: number[]): Buffer {
   head.write(MAGIC, 0, "latin1");
   head[6] = 1;
   head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, "latin1"), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  return Buffer.concat([
+    head,
+    Buffer.from(header, "latin1"),
+    Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+  ]);
 }
 
 /** Writes statistics as an .npz (stored zip entries mu.npy and sigma.npy) that pytorch-fid and numpy read. */

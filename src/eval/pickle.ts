@@ -38,7 +38,8 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
   const madeBy = new WeakMap<object, PickleGlobal>();
   let at = start;
   let opAt = start;
-  const fail = (why: string) => new CheckpointError(`${opts.source}: cannot read pickle at byte ${opAt}: ${why}`);
+  const fail = (why: string) =>
+    new CheckpointError(`${opts.source}: cannot read pickle at byte ${opAt}: ${why}`);
 
   const need = (n: number) => {
     if (at + n > buf.length) throw fail("unexpected end of data (truncated file?)");
@@ -113,6 +114,7 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
   for (;;) {
     opAt = at;
     const op = u8();
+    // prettier-ignore
     switch (op) {
       case 0x80: u8(); break; // PROTO
       case 0x95: u64(); break; // FRAME: a length hint only

@@ -15,7 +15,10 @@ const BLOCK = 1024;
 
 /** Distance from each row of `points` to its k-th nearest neighbour among the other rows. */
 export function kthNeighbourRadii(points: Tensor, k: number): Tensor {
-  check(points.size(0) > k, () => `kthNeighbourRadii: need more than k=${k} samples but got ${points.size(0)}`);
+  check(
+    points.size(0) > k,
+    () => `kthNeighbourRadii: need more than k=${k} samples but got ${points.size(0)}`,
+  );
   return tidy(() => {
     const radii: Tensor[] = [];
     for (let start = 0; start < points.size(0); start += BLOCK) {
@@ -34,7 +37,10 @@ export function fractionInside(queries: Tensor, centres: Tensor, radii: Tensor):
     let inside = 0;
     for (let start = 0; start < queries.size(0); start += BLOCK) {
       const block = queries.narrow(0, start, Math.min(BLOCK, queries.size(0) - start));
-      inside += raw.anyDim(cdist(block, centres).le(radii.unsqueeze(0)), 1).sum().item();
+      inside += raw
+        .anyDim(cdist(block, centres).le(radii.unsqueeze(0)), 1)
+        .sum()
+        .item();
     }
     return inside / queries.size(0);
   });
@@ -42,10 +48,14 @@ export function fractionInside(queries: Tensor, centres: Tensor, radii: Tensor):
 
 /** Precision and recall of generated features (M, D) against real features (N, D). */
 export function precisionRecall(real: Tensor, fake: Tensor, k = 3): PrecisionRecall {
-  check(real.size(1) === fake.size(1), () => `precisionRecall: feature dimensions differ (${real.size(1)} and ${fake.size(1)})`);
+  check(
+    real.size(1) === fake.size(1),
+    () => `precisionRecall: feature dimensions differ (${real.size(1)} and ${fake.size(1)})`,
+  );
   return noGrad(() =>
     tidy(() => {
-      const r = real.float(), f = fake.float();
+      const r = real.float(),
+        f = fake.float();
       return {
         precision: fractionInside(f, r, kthNeighbourRadii(r, k)),
         recall: fractionInside(r, f, kthNeighbourRadii(f, k)),

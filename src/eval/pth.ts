@@ -43,7 +43,9 @@ class TensorRef {
   ) {}
 }
 
-const storageGlobals = Object.fromEntries(Object.keys(STORAGE_DTYPES).map((name) => [`torch.${name}`, {}])) as Record<string, PickleGlobal>;
+const storageGlobals = Object.fromEntries(
+  Object.keys(STORAGE_DTYPES).map((name) => [`torch.${name}`, {}]),
+) as Record<string, PickleGlobal>;
 
 const STATE_DICT_GLOBALS: Record<string, PickleGlobal> = {
   ...storageGlobals,
@@ -66,7 +68,9 @@ function persistentLoad(source: string) {
       throw new CheckpointError(`${source}: unsupported persistent id in the pickle (not a tensor storage)`);
     const dtype = STORAGE_DTYPES[pid[1].qualname.replace(/^torch\./, "")]!;
     if (pid[5] !== undefined && pid[5] !== null)
-      throw new CheckpointError(`${source}: storage views (files saved by PyTorch before 0.4) are not supported`);
+      throw new CheckpointError(
+        `${source}: storage views (files saved by PyTorch before 0.4) are not supported`,
+      );
     return new StorageRef(String(pid[2]), dtype, Number(pid[4]));
   };
 }
@@ -76,7 +80,10 @@ function collectTensors(value: unknown, prefix: string, out: Map<string, TensorR
   if (value instanceof TensorRef) out.set(prefix, value);
   else if (value instanceof Map) {
     for (const [k, v] of value) collectTensors(v, prefix ? `${prefix}.${String(k)}` : String(k), out, source);
-  } else if (prefix === "") throw new CheckpointError(`${source}: expected a state dict (a dict of tensors) but the file holds something else`);
+  } else if (prefix === "")
+    throw new CheckpointError(
+      `${source}: expected a state dict (a dict of tensors) but the file holds something else`,
+    );
 }
 
 /** The elements a strided view selects from its storage, row-major. */
@@ -86,7 +93,9 @@ function materialise(ref: TensorRef, data: Uint8Array, name: string, source: str
   const Ctor = arrayTypeOf(storage.dtype);
   const el = byteSize(storage.dtype);
   if (data.length < storage.numel * el)
-    throw new CheckpointError(`${source}: storage of ${name} has ${data.length} bytes, fewer than its ${storage.numel} elements need`);
+    throw new CheckpointError(
+      `${source}: storage of ${name} has ${data.length} bytes, fewer than its ${storage.numel} elements need`,
+    );
   // Copy into an aligned buffer: typed arrays need element alignment, the file guarantees none.
   const all = new Ctor(new Uint8Array(data.subarray(0, storage.numel * el)).buffer);
   let contiguous = true;
@@ -95,7 +104,8 @@ function materialise(ref: TensorRef, data: Uint8Array, name: string, source: str
     if (size[d]! > 1 && stride[d] !== expect) contiguous = false;
     last += (size[d]! - 1) * stride[d]!;
   }
-  if (numel > 0 && (offset < 0 || last >= storage.numel)) throw new CheckpointError(`${source}: ${name} reaches past the end of its storage`);
+  if (numel > 0 && (offset < 0 || last >= storage.numel))
+    throw new CheckpointError(`${source}: ${name} reaches past the end of its storage`);
   let values: typeof all;
   if (contiguous) values = all.subarray(offset, offset + numel) as typeof all;
   else {
@@ -112,10 +122,14 @@ function materialise(ref: TensorRef, data: Uint8Array, name: string, source: str
   return fromTyped(values, size, { dtype: storage.dtype });
 }
 
-function readZipCheckpoint(buf: Buffer, source: string): { root: unknown; storage: (key: string) => Uint8Array } {
+function readZipCheckpoint(
+  buf: Buffer,
+  source: string,
+): { root: unknown; storage: (key: string) => Uint8Array } {
   const entries = readZipDirectory(buf, source);
   const pkl = [...entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
-  if (!pkl) throw new CheckpointError(`${source}: a zip archive without <name>/data.pkl is not a PyTorch checkpoint`);
+  if (!pkl)
+    throw new CheckpointError(`${source}: a zip archive without <name>/data.pkl is not a PyTorch checkpoint`);
   const prefix = pkl.slice(0, -"data.pkl".length);
   const { value } = unpickle(zipEntryData(buf, entries.get(pkl)!, source), {
     globals: STATE_DICT_GLOBALS,
@@ -132,20 +146,33 @@ function readZipCheckpoint(buf: Buffer, source: string): { root: unknown; storag
   };
 }
 
-function readLegacyCheckpoint(buf: Buffer, source: string): { root: unknown; storage: (key: string) => Uint8Array } {
+function readLegacyCheckpoint(
+  buf: Buffer,
+  source: string,
+): { root: unknown; storage: (key: string) => Uint8Array } {
   const plain = (start: number) => unpickle(buf, { globals: {}, source }, start);
   // PROTO 2, then LONG1 with the 10-byte magic number.
   const magic = buf[0] === 0x80 && buf[2] === 0x8a ? plain(0) : null;
   if (magic?.value !== LEGACY_MAGIC)
-    throw new CheckpointError(`${source} is not a PyTorch checkpoint (neither a zip archive nor the legacy format's magic number)`);
+    throw new CheckpointError(
+      `${source} is not a PyTorch checkpoint (neither a zip archive nor the legacy format's magic number)`,
+    );
   const protocol = plain(magic!.end);
-  if (protocol.value !== LEGACY_PROTOCOL) throw new CheckpointError(`${source}: unsupported legacy protocol version ${String(protocol.value)}`);
+  if (protocol.value !== LEGACY_PROTOCOL)
+    throw new CheckpointError(`${source}: unsupported legacy protocol version ${String(protocol.value)}`);
   const sysInfo = plain(protocol.end);
   if (sysInfo.value instanceof Map && sysInfo.value.get("little_endian") === false)
-    throw new CheckpointError(`${source} was saved on a big-endian machine; re-save it on a little-endian one`);
-  const main = unpickle(buf, { globals: STATE_DICT_GLOBALS, persistentLoad: persistentLoad(source), source }, sysInfo.end);
+    throw new CheckpointError(
+      `${source} was saved on a big-endian machine; re-save it on a little-endian one`,
+    );
+  const main = unpickle(
+    buf,
+    { globals: STATE_DICT_GLOBALS, persistentLoad: persistentLoad(source), source },
+    sysInfo.end,
+  );
   const keys = plain(main.end);
-  if (!Array.isArray(keys.value)) throw new CheckpointError(`${source}: the legacy storage key list is missing`);
+  if (!Array.isArray(keys.value))
+    throw new CheckpointError(`${source}: the legacy storage key list is missing`);
   // Storages follow in key order, each as an int64 element count then the elements.
   const refs = new Map<string, StorageRef>();
   const seen = (v: unknown): void => {
@@ -195,7 +222,9 @@ export function loadStateDict(path: string): Map<string, Tensor> {
   try {
     buf = readFileSync(path);
   } catch (err) {
-    throw new CheckpointError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CheckpointError(
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return decodeStateDict(buf, path);
 }

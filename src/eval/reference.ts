@@ -52,13 +52,29 @@ export function chooseReference(d: SplitData, split: "train" | "test", n?: numbe
       images.set(set.images.subarray(j * per, (j + 1) * per), i * per);
     }
   }
-  return { data: d.name, split, images: { images, n: k, c: set.c, h: set.h, w: set.w }, sha256: sha256(images) };
+  return {
+    data: d.name,
+    split,
+    images: { images, n: k, c: set.c, h: set.h, w: set.w },
+    sha256: sha256(images),
+  };
 }
 
 /** Reference features and statistics in `space`, from the cache when its provenance matches, else computed. */
-export function referenceStats(space: FeatureSpace, ref: ReferenceSet, o: { progress?: boolean; cache?: boolean } = {}): Reference {
+export function referenceStats(
+  space: FeatureSpace,
+  ref: ReferenceSet,
+  o: { progress?: boolean; cache?: boolean } = {},
+): Reference {
   const file = statsFile(ref.data, ref.split, space.name, ref.images.n);
-  const wanted = { data: ref.data, split: ref.split, n: ref.images.n, space: space.name, spaceId: space.id, dataSha256: ref.sha256 };
+  const wanted = {
+    data: ref.data,
+    split: ref.split,
+    n: ref.images.n,
+    space: space.name,
+    spaceId: space.id,
+    dataSha256: ref.sha256,
+  };
   if ((o.cache ?? true) && existsSync(file)) {
     const { tensors, metadata } = loadSafetensors(file);
     const provenance = JSON.parse(metadata.provenance ?? "{}") as Provenance;
@@ -68,7 +84,13 @@ export function referenceStats(space: FeatureSpace, ref: ReferenceSet, o: { prog
       const mu = tensors.get("mu")!.data() as Float64Array;
       const sigma = tensors.get("sigma")!.data() as Float64Array;
       dispose(tensors);
-      return { features: keep(features), stats: { n: ref.images.n, dims: space.dims, mu, sigma }, provenance, file, fromCache: true };
+      return {
+        features: keep(features),
+        stats: { n: ref.images.n, dims: space.dims, mu, sigma },
+        provenance,
+        file,
+        fromCache: true,
+      };
     }
     dispose(tensors);
   }
@@ -76,9 +98,18 @@ export function referenceStats(space: FeatureSpace, ref: ReferenceSet, o: { prog
   const stats = gaussianStats(features);
   const provenance: Provenance = { ...wanted, createdAt: new Date().toISOString(), torch: torchVersion() };
   if (o.cache ?? true) {
-    const mu = fromTyped(stats.mu, [stats.dims]), sigma = fromTyped(stats.sigma, [stats.dims, stats.dims]);
+    const mu = fromTyped(stats.mu, [stats.dims]),
+      sigma = fromTyped(stats.sigma, [stats.dims, stats.dims]);
     try {
-      saveSafetensors(file, new Map([["features", features], ["mu", mu], ["sigma", sigma]]), { provenance: JSON.stringify(provenance) });
+      saveSafetensors(
+        file,
+        new Map([
+          ["features", features],
+          ["mu", mu],
+          ["sigma", sigma],
+        ]),
+        { provenance: JSON.stringify(provenance) },
+      );
     } finally {
       dispose([mu, sigma]);
     }

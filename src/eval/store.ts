@@ -7,7 +7,9 @@ import path from "node:path";
 import { repoRoot } from "../data/index.js";
 
 export function cacheRoot(): string {
-  return process.env.LASTFRAME_CACHE ? path.resolve(process.env.LASTFRAME_CACHE) : path.join(repoRoot(), ".cache", "lastframe");
+  return process.env.LASTFRAME_CACHE
+    ? path.resolve(process.env.LASTFRAME_CACHE)
+    : path.join(repoRoot(), ".cache", "lastframe");
 }
 
 export function featnetDir(data: string): string {

@@ -14,7 +14,13 @@ export interface ZipEntry {
   headerOffset: number;
 }
 
-const SIG = { local: 0x04034b50, central: 0x02014b50, end: 0x06054b50, end64: 0x06064b50, locator64: 0x07064b50 };
+const SIG = {
+  local: 0x04034b50,
+  central: 0x02014b50,
+  end: 0x06054b50,
+  end64: 0x06064b50,
+  locator64: 0x07064b50,
+};
 const MAX16 = 0xffff;
 const MAX32 = 0xffffffff;
 
@@ -43,18 +49,21 @@ export function readZipDirectory(buf: Buffer, source: string): Map<string, ZipEn
   let dirOffset = buf.readUInt32LE(end + 16);
   if (count === MAX16 || dirSize === MAX32 || dirOffset === MAX32) {
     const locator = end - 20;
-    if (locator < 0 || buf.readUInt32LE(locator) !== SIG.locator64) throw fail("zip64 sizes without a zip64 locator");
+    if (locator < 0 || buf.readUInt32LE(locator) !== SIG.locator64)
+      throw fail("zip64 sizes without a zip64 locator");
     const end64 = u64(buf, locator + 8);
     if (end64 + 56 > buf.length || buf.readUInt32LE(end64) !== SIG.end64) throw fail("bad zip64 end record");
     count = u64(buf, end64 + 32);
     dirSize = u64(buf, end64 + 40);
     dirOffset = u64(buf, end64 + 48);
   }
-  if (dirOffset + dirSize > buf.length) throw fail(`the central directory ends at ${dirOffset + dirSize}, past the file's ${buf.length} bytes`);
+  if (dirOffset + dirSize > buf.length)
+    throw fail(`the central directory ends at ${dirOffset + dirSize}, past the file's ${buf.length} bytes`);
   const entries = new Map<string, ZipEntry>();
   let at = dirOffset;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > buf.length || buf.readUInt32LE(at) !== SIG.central) throw fail(`central directory entry ${i} is damaged`);
+    if (at + 46 > buf.length || buf.readUInt32LE(at) !== SIG.central)
+      throw fail(`central directory entry ${i} is damaged`);
     const flags = buf.readUInt16LE(at + 8);
     const nameLen = buf.readUInt16LE(at + 28);
     const extraLen = buf.readUInt16LE(at + 30);
@@ -77,7 +86,7 @@ export function readZipDirectory(buf: Buffer, source: string): Map<string, ZipEn
 
 /** Zip64 extra field (id 1): 8-byte values for exactly those fields whose 4-byte slot holds 0xFFFFFFFF. */
 function readZip64Extra(buf: Buffer, start: number, len: number, e: ZipEntry): void {
-  for (let at = start; at + 4 <= start + len; ) {
+  for (let at = start; at + 4 <= start + len;) {
     const id = buf.readUInt16LE(at);
     const size = buf.readUInt16LE(at + 2);
     if (id === 1) {
@@ -96,10 +105,13 @@ function readZip64Extra(buf: Buffer, start: number, len: number, e: ZipEntry): v
 /** An entry's bytes: a view into `buf` for stored entries, a new buffer for deflated ones. */
 export function zipEntryData(buf: Buffer, e: ZipEntry, source: string): Buffer {
   const fail = (why: string) => new CheckpointError(`${source}: cannot read zip entry ${e.name}: ${why}`);
-  if (e.headerOffset + 30 > buf.length || buf.readUInt32LE(e.headerOffset) !== SIG.local) throw fail("its local header is missing");
+  if (e.headerOffset + 30 > buf.length || buf.readUInt32LE(e.headerOffset) !== SIG.local)
+    throw fail("its local header is missing");
   // The local header's extra field may differ from the central one (PyTorch pads it to align the data).
-  const start = e.headerOffset + 30 + buf.readUInt16LE(e.headerOffset + 26) + buf.readUInt16LE(e.headerOffset + 28);
-  if (start + e.compressedSize > buf.length) throw fail(`it ends past the end of the file (truncated download?)`);
+  const start =
+    e.headerOffset + 30 + buf.readUInt16LE(e.headerOffset + 26) + buf.readUInt16LE(e.headerOffset + 28);
+  if (start + e.compressedSize > buf.length)
+    throw fail(`it ends past the end of the file (truncated download?)`);
   const raw = buf.subarray(start, start + e.compressedSize);
   if (e.method === 0) return raw;
   if (e.method === 8) {

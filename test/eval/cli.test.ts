@@ -21,17 +21,27 @@ const folder = (name: string) => path.join(root, name);
 let featnetId = "";
 const savedEnv = process.env.LASTFRAME_CACHE;
 
-async function writePngs(dir: string, set: ImageSet, count: number, map: (v: number) => number = (v) => v): Promise<void> {
+async function writePngs(
+  dir: string,
+  set: ImageSet,
+  count: number,
+  map: (v: number) => number = (v) => v,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const per = set.h * set.w;
   for (let i = 0; i < count; i++) {
     const pixels = Buffer.from(set.images.subarray(i * per, (i + 1) * per).map(map));
-    await sharp(pixels, { raw: { width: set.w, height: set.h, channels: 1 } }).png().toFile(path.join(dir, `${String(i).padStart(4, "0")}.png`));
+    await sharp(pixels, { raw: { width: set.w, height: set.h, channels: 1 } })
+      .png()
+      .toFile(path.join(dir, `${String(i).padStart(4, "0")}.png`));
   }
 }
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, LASTFRAME_CACHE: cache } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, LASTFRAME_CACHE: cache },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -44,7 +54,16 @@ before(async () => {
   const cfg = { ...featnetConfigs.mnist, epochs: 1 };
   const { net, accuracy } = trainFeatNet(cfg, mnist, { progress: false });
   const info = saveFeatNet(path.join(cache, "featnets", "mnist"), net, {
-    data: "mnist", config: cfg, accuracy, trainImages: mnist.train.n, testImages: mnist.test.n, seconds: 0, dataSha256: "test", torch: "1.13", threads: 1, createdAt: "test",
+    data: "mnist",
+    config: cfg,
+    accuracy,
+    trainImages: mnist.train.n,
+    testImages: mnist.test.n,
+    seconds: 0,
+    dataSha256: "test",
+    torch: "1.13",
+    threads: 1,
+    createdAt: "test",
   });
   net.dispose();
   featnetId = info.id;
@@ -58,42 +77,102 @@ after(() => {
 });
 
 test("identical folders: FD 0, precision and recall 1; an inverted folder is far away", async () => {
-  const same = await evaluate(folder("same"), { metrics: ["fd", "kid", "pr"], n: 200, data: folder("digits"), featnet: "mnist", progress: false });
+  const same = await evaluate(folder("same"), {
+    metrics: ["fd", "kid", "pr"],
+    n: 200,
+    data: folder("digits"),
+    featnet: "mnist",
+    progress: false,
+  });
   assert.ok(Math.abs(same.fd!) < 1e-3, `FD ${same.fd}`);
   assert.deepEqual(same.pr, { precision: 1, recall: 1, k: 3 });
   assert.deepEqual([same.n, same.refN, same.kid!.subsets, same.kid!.subsetSize], [200, 200, 1, 200]);
   assert.equal(same.featnet!.id, featnetId);
-  const far = await evaluate(folder("inverted"), { metrics: ["fd", "kid", "pr"], n: 200, data: folder("digits"), featnet: "mnist", progress: false });
+  const far = await evaluate(folder("inverted"), {
+    metrics: ["fd", "kid", "pr"],
+    n: 200,
+    data: folder("digits"),
+    featnet: "mnist",
+    progress: false,
+  });
   assert.ok(far.fd! > 1, `FD ${far.fd}`);
   assert.ok(far.kid!.mean > Math.abs(same.kid!.mean) + 0.1, `KID ${far.kid!.mean} vs ${same.kid!.mean}`);
   assert.ok(far.pr!.precision < 0.5 && far.pr!.recall < 0.5, JSON.stringify(far.pr));
 });
 
 test("lastframe eval --json prints one object and writes the same to eval.json", () => {
-  const r = cli("eval", folder("same"), "--data", folder("digits"), "--featnet", "mnist", "--n", "150", "--kid-subsets", "5", "--kid-subset-size", "100", "--json");
+  const r = cli(
+    "eval",
+    folder("same"),
+    "--data",
+    folder("digits"),
+    "--featnet",
+    "mnist",
+    "--n",
+    "150",
+    "--kid-subsets",
+    "5",
+    "--kid-subset-size",
+    "100",
+    "--json",
+  );
   assert.equal(r.status, 0, r.stderr);
   const printed = JSON.parse(r.stdout);
   assert.deepEqual(JSON.parse(readFileSync(path.join(folder("same"), "eval.json"), "utf8")), printed);
-  assert.deepEqual([printed.kind, printed.n, printed.refN, printed.kid.subsets, printed.kid.subsetSize], ["folder", 150, 150, 5, 100]);
+  assert.deepEqual(
+    [printed.kind, printed.n, printed.refN, printed.kid.subsets, printed.kid.subsetSize],
+    ["folder", 150, 150, 5, 100],
+  );
   assert.ok(printed.fd >= -1e-6 && printed.timings.featnet_features > 0);
 });
 
 test("lastframe eval prints a table; --no-write leaves the folder alone", () => {
-  const r = cli("eval", folder("inverted"), "--data", folder("digits"), "--featnet", "mnist", "--metrics", "fd,pr", "--no-write");
+  const r = cli(
+    "eval",
+    folder("inverted"),
+    "--data",
+    folder("digits"),
+    "--featnet",
+    "mnist",
+    "--metrics",
+    "fd,pr",
+    "--no-write",
+  );
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`^${folder("inverted")} vs digits train: 200 generated vs 200 reference images`));
-  assert.match(r.stdout, new RegExp(`\\nfd +\\d+(\\.\\d+)?  featnet mnist ${featnetId} \\(test accuracy \\d+\\.\\d%\\)\\n`));
+  assert.match(
+    r.stdout,
+    new RegExp(`^${folder("inverted")} vs digits train: 200 generated vs 200 reference images`),
+  );
+  assert.match(
+    r.stdout,
+    new RegExp(`\\nfd +\\d+(\\.\\d+)?  featnet mnist ${featnetId} \\(test accuracy \\d+\\.\\d%\\)\\n`),
+  );
   assert.match(r.stdout, /\nprecision +0(\.\d+)?  k = 3\nrecall +0(\.\d+)?  k = 3\n$/);
   assert.equal(existsSync(path.join(folder("inverted"), "eval.json")), false);
 });
 
 test("user mistakes exit 2 with one line naming the problem", () => {
   const cases: [string[], string][] = [
-    [["eval", folder("digits"), "--data", folder("same"), "--metrics", "bpd"], `lastframe eval: bpd needs a trained run (a folder with config.json), but ${folder("digits")} is a folder of images\n`],
-    [["eval", folder("digits"), "--metrics", "fd,xyz"], 'lastframe eval: Expected metrics among fd, kid, pr, bpd, fid but received "xyz"\n'],
-    [["eval", folder("digits"), "--data", folder("same"), "--metrics", "fid"], "lastframe eval: fid needs --inception-weights <pt_inception-2015-12-05-6726825d.pth> (see README: Evaluation)\n"],
-    [["eval", folder("nowhere")], `lastframe eval: ${folder("nowhere")} does not exist: expected a run folder or a folder of images\n`],
-    [["featnet", "--data", "celeba64"], 'lastframe featnet: Expected one of mnist, fashion-mnist, cifar10 for --data but received "celeba64"\n'],
+    [
+      ["eval", folder("digits"), "--data", folder("same"), "--metrics", "bpd"],
+      `lastframe eval: bpd needs a trained run (a folder with config.json), but ${folder("digits")} is a folder of images\n`,
+    ],
+    [
+      ["eval", folder("digits"), "--metrics", "fd,xyz"],
+      'lastframe eval: Expected metrics among fd, kid, pr, bpd, fid but received "xyz"\n',
+    ],
+    [
+      ["eval", folder("digits"), "--data", folder("same"), "--metrics", "fid"],
+      "lastframe eval: fid needs --inception-weights <pt_inception-2015-12-05-6726825d.pth> (see README: Evaluation)\n",
+    ],
+    [
+      ["eval", folder("nowhere")],
+      `lastframe eval: ${folder("nowhere")} does not exist: expected a run folder or a folder of images\n`,
+    ],
+    [
+      ["featnet", "--data", "celeba64"],
+      'lastframe featnet: Expected one of mnist, fashion-mnist, cifar10 for --data but received "celeba64"\n',
+    ],
   ];
   for (const [args, message] of cases) {
     const r = cli(...args);
@@ -107,9 +186,13 @@ test("lastframe stats computes reference statistics once, then reuses them by pr
   assert.equal(first.status, 0, first.stderr);
   const [a] = JSON.parse(first.stdout).stats;
   // A folder without split folders has all its images in train, which is then the default split.
-  assert.deepEqual([a.fromCache, a.data, a.split, a.n, a.space, a.spaceId], [false, "same", "train", 200, "featnet-mnist", featnetId]);
+  assert.deepEqual(
+    [a.fromCache, a.data, a.split, a.n, a.space, a.spaceId],
+    [false, "same", "train", 200, "featnet-mnist", featnetId],
+  );
   assert.match(a.dataSha256, /^[0-9a-f]{64}$/);
-  const second = JSON.parse(cli("stats", "--data", folder("same"), "--featnet", "mnist", "--json").stdout).stats[0];
+  const second = JSON.parse(cli("stats", "--data", folder("same"), "--featnet", "mnist", "--json").stdout)
+    .stats[0];
   assert.equal(second.fromCache, true);
   assert.equal(second.file, a.file);
   const stored = cli("featnet", "--data", "mnist", "--json");
@@ -129,10 +212,25 @@ test("lastframe eval on a trained run samples it, adds its test bits/dim and wri
     run,
     { output: "quiet" },
   );
-  const r = cli("eval", run, "--data", folder("digits"), "--featnet", "mnist", "--n", "40", "--bpd-images", "24", "--json");
+  const r = cli(
+    "eval",
+    run,
+    "--data",
+    folder("digits"),
+    "--featnet",
+    "mnist",
+    "--n",
+    "40",
+    "--bpd-images",
+    "24",
+    "--json",
+  );
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout);
-  assert.deepEqual([report.kind, report.run.step, report.run.model, report.n, report.refN], ["run", 1, "hvae", 40, 40]);
+  assert.deepEqual(
+    [report.kind, report.run.step, report.run.model, report.n, report.refN],
+    ["run", 1, "hvae", 40, 40],
+  );
   assert.ok(report.bpd.bpd > 0 && report.bpd.bpd < 8, `bpd ${report.bpd.bpd}`);
   assert.ok(Number.isFinite(report.fd) && report.pr.precision >= 0 && report.kid.subsets === 1);
   assert.deepEqual(JSON.parse(readFileSync(path.join(run, "eval.json"), "utf8")), report);

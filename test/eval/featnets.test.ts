@@ -9,7 +9,13 @@ import { after, test } from "node:test";
 import * as T from "../../src/tensor/index.js";
 import { loadDataset, type SplitData } from "../../src/data/index.js";
 import { augmentBatch, featnetConfigs, featnetInput, type FeatNetConfig } from "../../src/eval/featnets.js";
-import { buildFeatNet, loadFeatNet, saveFeatNet, testAccuracy, trainFeatNet } from "../../src/eval/featnet-train.js";
+import {
+  buildFeatNet,
+  loadFeatNet,
+  saveFeatNet,
+  testAccuracy,
+  trainFeatNet,
+} from "../../src/eval/featnet-train.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lastframe-featnet-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,7 +23,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let mnist: SplitData | null = null;
 async function mnistSlice(): Promise<SplitData> {
   mnist ??= await loadDataset("mnist", { limit: 6000, progress: false });
-  return { ...mnist, test: { ...mnist.test, n: 2000, images: mnist.test.images.subarray(0, 2000 * 784), labels: mnist.test.labels!.subarray(0, 2000) } };
+  return {
+    ...mnist,
+    test: {
+      ...mnist.test,
+      n: 2000,
+      images: mnist.test.images.subarray(0, 2000 * 784),
+      labels: mnist.test.labels!.subarray(0, 2000),
+    },
+  };
 }
 
 test("the MNIST LeNet learns: 85% test accuracy after 93 steps on 6,000 images", async () => {
@@ -52,7 +66,9 @@ test("training is reproducible from the seed, and another seed gives another net
     net.dispose();
     return w;
   };
-  const a = weights(1), b = weights(1), c = weights(2);
+  const a = weights(1),
+    b = weights(1),
+    c = weights(2);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
@@ -62,7 +78,11 @@ test("a net below its stated accuracy is refused and not stored", async () => {
   const target = path.join(dir, "refused");
   await assert.rejects(
     buildFeatNet("mnist", { config: cfg, dir: target, progress: false, limit: 1000 }),
-    (e: Error) => e instanceof T.DataError && /the mnist feature net reached test accuracy 0\.\d{4}, below its stated 1\.01; not stored/.test(e.message),
+    (e: Error) =>
+      e instanceof T.DataError &&
+      /the mnist feature net reached test accuracy 0\.\d{4}, below its stated 1\.01; not stored/.test(
+        e.message,
+      ),
   );
   assert.equal(loadFeatNet("mnist", target), null);
 });
@@ -70,17 +90,39 @@ test("a net below its stated accuracy is refused and not stored", async () => {
 test("stored nets round-trip with their info, and tampered weights are refused", async () => {
   const data = await mnistSlice();
   const cfg = featnetConfigs.tiny;
-  const { net, accuracy } = trainFeatNet(cfg, { ...data, train: { ...data.train, n: 512 } }, { progress: false });
+  const { net, accuracy } = trainFeatNet(
+    cfg,
+    { ...data, train: { ...data.train, n: 512 } },
+    { progress: false },
+  );
   const target = path.join(dir, "stored");
   const info = saveFeatNet(target, net, {
-    data: "mnist", config: cfg, accuracy, trainImages: 512, testImages: 2000, seconds: 1, dataSha256: "x", torch: "1.13", threads: 2, createdAt: "now",
+    data: "mnist",
+    config: cfg,
+    accuracy,
+    trainImages: 512,
+    testImages: 2000,
+    seconds: 1,
+    dataSha256: "x",
+    torch: "1.13",
+    threads: 2,
+    createdAt: "now",
   });
   assert.match(info.id, /^[0-9a-f]{12}$/);
   const loaded = loadFeatNet("mnist", target)!;
   try {
     assert.deepEqual(loaded.info, info);
     const x = T.randint(0, 256, [3, 1, 28, 28], { dtype: "uint8" });
-    const same = T.noGrad(() => T.tidy(() => net.features(featnetInput(x, cfg)).sub(loaded.net.features(featnetInput(x, cfg))).abs().max().item()));
+    const same = T.noGrad(() =>
+      T.tidy(() =>
+        net
+          .features(featnetInput(x, cfg))
+          .sub(loaded.net.features(featnetInput(x, cfg)))
+          .abs()
+          .max()
+          .item(),
+      ),
+    );
     assert.equal(same, 0);
     x.dispose();
   } finally {
@@ -91,7 +133,10 @@ test("stored nets round-trip with their info, and tampered weights are refused",
   const bytes = readFileSync(file);
   bytes[bytes.length - 1] ^= 1;
   writeFileSync(file, bytes);
-  assert.throws(() => loadFeatNet("mnist", target), /model\.safetensors does not match .*model\.json \(sha256 [0-9a-f]{12}, expected [0-9a-f]{12}\): retrain/);
+  assert.throws(
+    () => loadFeatNet("mnist", target),
+    /model\.safetensors does not match .*model\.json \(sha256 [0-9a-f]{12}, expected [0-9a-f]{12}\): retrain/,
+  );
 });
 
 test("featnetInput converts channels and size and maps pixels to [-1, 1]", () => {
@@ -99,13 +144,29 @@ test("featnetInput converts channels and size and maps pixels to [-1, 1]", () =>
     const grey = T.tensor([0, 255, 51, 204], [1, 1, 2, 2], { dtype: "uint8" });
     const rgb = featnetInput(grey, { ...featnetConfigs.cifar10, size: 2 });
     assert.deepEqual(rgb.shape, [1, 3, 2, 2]);
-    rgb.select(1, 2).flatten().toArray().forEach((v, i) => assert.ok(Math.abs(v - [-1, 1, -0.6, 0.6][i]!) < 1e-6, `${v}`));
-    const colour = T.tensor([0, 30, 255, 255, 90, 255, 0, 0, 60, 0, 0, 255], [1, 3, 2, 2], { dtype: "uint8" });
+    rgb
+      .select(1, 2)
+      .flatten()
+      .toArray()
+      .forEach((v, i) => assert.ok(Math.abs(v - [-1, 1, -0.6, 0.6][i]!) < 1e-6, `${v}`));
+    const colour = T.tensor([0, 30, 255, 255, 90, 255, 0, 0, 60, 0, 0, 255], [1, 3, 2, 2], {
+      dtype: "uint8",
+    });
     const back = featnetInput(colour, { ...featnetConfigs.mnist, size: 2 });
     assert.deepEqual(back.shape, [1, 1, 2, 2]);
     const mean = (a: number, b: number, c: number) => (a + b + c) / 3 / 127.5 - 1;
-    back.flatten().toArray().forEach((v, i) => assert.ok(Math.abs(v - [mean(0, 90, 60), mean(30, 255, 0), mean(255, 0, 0), mean(255, 0, 255)][i]!) < 1e-6));
-    assert.deepEqual(featnetInput(T.zeros([2, 1, 14, 14], { dtype: "uint8" }), featnetConfigs.mnist).shape, [2, 1, 28, 28]);
+    back
+      .flatten()
+      .toArray()
+      .forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - [mean(0, 90, 60), mean(30, 255, 0), mean(255, 0, 0), mean(255, 0, 255)][i]!) < 1e-6,
+        ),
+      );
+    assert.deepEqual(
+      featnetInput(T.zeros([2, 1, 14, 14], { dtype: "uint8" }), featnetConfigs.mnist).shape,
+      [2, 1, 28, 28],
+    );
   });
 });
 
@@ -114,10 +175,14 @@ test("augmentBatch translates by whole pixels with zero fill and flips horizonta
     const x = T.arange(1, 17).reshape(1, 1, 4, 4).float();
     // rng draws: flip (< 0.5 → flip), dx = floor(u·9) − 4, dy = floor(u·9) − 4.
     const draws = (values: number[]) => () => values.shift()!;
-    const shifted = augmentBatch(x, draws([0.9, 5.5 / 9, 4.5 / 9])).reshape(4, 4).toArray(); // no flip, dx = +1, dy = 0
+    const shifted = augmentBatch(x, draws([0.9, 5.5 / 9, 4.5 / 9]))
+      .reshape(4, 4)
+      .toArray(); // no flip, dx = +1, dy = 0
     // Output pixel (i, j) samples input (i, j + 1): content moves one pixel left, zeros enter on the right.
     assert.deepEqual(shifted, [2, 3, 4, 0, 6, 7, 8, 0, 10, 11, 12, 0, 14, 15, 16, 0]);
-    const flipped = augmentBatch(x, draws([0.1, 4.5 / 9, 4.5 / 9])).reshape(4, 4).toArray();
+    const flipped = augmentBatch(x, draws([0.1, 4.5 / 9, 4.5 / 9]))
+      .reshape(4, 4)
+      .toArray();
     assert.deepEqual(flipped, [4, 3, 2, 1, 8, 7, 6, 5, 12, 11, 10, 9, 16, 15, 14, 13]);
   });
 });

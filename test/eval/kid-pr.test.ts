@@ -7,9 +7,20 @@ import { kthNeighbourRadii, precisionRecall } from "../../src/eval/precision-rec
 import { assertNoLeak } from "../helpers.js";
 
 test("polynomialMmd equals the unbiased estimator written out pair by pair", () => {
-  const x = [[0.5, -1], [2, 0.25], [-1, 1]], y = [[1, 1], [0, -0.5], [0.75, 2]];
+  const x = [
+      [0.5, -1],
+      [2, 0.25],
+      [-1, 1],
+    ],
+    y = [
+      [1, 1],
+      [0, -0.5],
+      [0.75, 2],
+    ];
   const k = (a: number[], b: number[]) => ((a[0]! * b[0]! + a[1]! * b[1]!) / 2 + 1) ** 3;
-  let xx = 0, yy = 0, xy = 0;
+  let xx = 0,
+    yy = 0,
+    xy = 0;
   for (let i = 0; i < 3; i++)
     for (let j = 0; j < 3; j++) {
       if (i !== j) {
@@ -28,14 +39,19 @@ test("KID is unbiased: about 0 for two samples of one distribution, clearly posi
   assertNoLeak(() =>
     T.tidy(() => {
       const d = 32;
-      const a = T.randn([2000, d]), b = T.randn([2000, d]), shifted = T.randn([2000, d]).add(0.5);
+      const a = T.randn([2000, d]),
+        b = T.randn([2000, d]),
+        shifted = T.randn([2000, d]).add(0.5);
       const same = kernelInceptionDistance(a, b, { subsets: 50, subsetSize: 200, seed: 1 });
       const diff = kernelInceptionDistance(a, shifted, { subsets: 50, subsetSize: 200, seed: 1 });
       // Unbiased: the mean over subsets is within a few standard errors of 0 (a biased estimator sits at
       // about 2·E[k(x,x) − k(x,y)]/m > 0 here).
       const stderr = same.std / Math.sqrt(same.subsets);
       assert.ok(Math.abs(same.mean) < 4 * stderr + 1e-4, `same distribution: KID ${same.mean} ± ${same.std}`);
-      assert.ok(diff.mean > 20 * diff.std / Math.sqrt(diff.subsets) && diff.mean > 0.01, `shifted: KID ${diff.mean} ± ${diff.std}`);
+      assert.ok(
+        diff.mean > (20 * diff.std) / Math.sqrt(diff.subsets) && diff.mean > 0.01,
+        `shifted: KID ${diff.mean} ± ${diff.std}`,
+      );
       assert.equal(diff.subsetSize, 200);
     }),
   );
@@ -44,7 +60,8 @@ test("KID is unbiased: about 0 for two samples of one distribution, clearly posi
 test("KID is reproducible from its seed", () => {
   T.manualSeed(6);
   T.tidy(() => {
-    const a = T.randn([300, 8]), b = T.randn([300, 8]).mul(1.5);
+    const a = T.randn([300, 8]),
+      b = T.randn([300, 8]).mul(1.5);
     const r1 = kernelInceptionDistance(a, b, { subsets: 5, seed: 7 });
     const r2 = kernelInceptionDistance(a, b, { subsets: 5, seed: 7 });
     assert.deepEqual(r1, r2);
@@ -56,7 +73,10 @@ test("kthNeighbourRadii: the distance to the k-th nearest other point", () => {
   const pts = [[0], [1], [3], [7], [15]];
   const radii = T.tidy(() => kthNeighbourRadii(T.tensor(pts), 2).toArray());
   // For 0: neighbours at 1, 3 → 3; for 1: 0 (1), 3 (2) → 2; for 3: 1 (2), 0 (3) → 3; for 7: 3 (4), 1 (6) → 6; 15: 7, 3 → 12.
-  assert.deepEqual(radii.map((r) => Math.round(r * 1e4) / 1e4), [3, 2, 3, 6, 12]);
+  assert.deepEqual(
+    radii.map((r) => Math.round(r * 1e4) / 1e4),
+    [3, 2, 3, 6, 12],
+  );
 });
 
 test("precision and recall are 1 for identical sets and fall when one set is shifted", () => {
@@ -68,12 +88,21 @@ test("precision and recall are 1 for identical sets and fall when one set is shi
       assert.deepEqual(same, { precision: 1, recall: 1, k: 3 });
       const near = precisionRecall(real, T.randn([1500, 16]));
       // k = 3 balls cover most, not all, of a second sample in 16 dimensions.
-      assert.ok(near.precision > 0.7 && near.recall > 0.7, `another sample of the distribution: ${JSON.stringify(near)}`);
+      assert.ok(
+        near.precision > 0.7 && near.recall > 0.7,
+        `another sample of the distribution: ${JSON.stringify(near)}`,
+      );
       const far = precisionRecall(real, T.randn([1500, 16]).add(1.5));
-      assert.ok(far.precision < near.precision - 0.3 && far.recall < near.recall - 0.3, `shifted: ${JSON.stringify(far)}`);
+      assert.ok(
+        far.precision < near.precision - 0.3 && far.recall < near.recall - 0.3,
+        `shifted: ${JSON.stringify(far)}`,
+      );
       // A collapsed generator (every sample near one real mode) keeps precision but loses recall.
       const collapsed = precisionRecall(real, T.randn([1500, 16]).mul(0.05));
-      assert.ok(collapsed.precision > 0.9 && collapsed.recall < 0.05, `collapsed: ${JSON.stringify(collapsed)}`);
+      assert.ok(
+        collapsed.precision > 0.9 && collapsed.recall < 0.05,
+        `collapsed: ${JSON.stringify(collapsed)}`,
+      );
     }),
   );
 });
