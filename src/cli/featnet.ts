@@ -47,7 +47,8 @@ export async function featnetCommand(argv: string[]): Promise<void> {
   const base = featnetConfigFor(f.data)!;
   const config = { ...base, epochs: f.epochs ?? base.epochs, seed: f.seed ?? base.seed };
   let stored = f.force ? null : loadFeatNet(f.data);
-  if (stored && (stored.info.config.epochs !== config.epochs || stored.info.config.seed !== config.seed)) {
+  const asked = (key: "epochs" | "seed") => f.given.has(key) && stored!.info.config[key] !== config[key];
+  if (stored && (asked("epochs") || asked("seed"))) {
     stored.net.dispose();
     throw new UsageError(
       `A ${f.data} feature net trained with epochs ${stored.info.config.epochs}, seed ${stored.info.config.seed} is stored; add --force to replace it`,

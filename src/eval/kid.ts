@@ -2,7 +2,7 @@
 // squared maximum mean discrepancy with the cubic polynomial kernel k(x, y) = (x·y / d + 1)³, averaged over
 // random subsets of both sets (as in their reference code: 100 subsets of 1000 when there are enough samples).
 // Unlike the Fréchet distance it is unbiased, so small sample counts do not inflate it; report mean ± std.
-import { type Tensor, check, fromTyped, noGrad, raw, tidy } from "../tensor/index.js";
+import { type Tensor, check, fromTyped, noGrad, ones, raw, tidy } from "../tensor/index.js";
 import { choose, mulberry32 } from "./random.js";
 
 export interface KidOptions {
@@ -30,7 +30,12 @@ export function polynomialMmd(x: Tensor, y: Tensor): number {
     tidy(() => {
       const a = x.double(),
         b = y.double();
-      const kernel = (p: Tensor, q: Tensor) => p.mm(q.t()).div(d).add(1).pow(3);
+      const one = ones([1, 1], { dtype: "float64" });
+      // (p qᵀ / d + 1)³, with the scale and offset fused into the matrix product.
+      const kernel = (p: Tensor, q: Tensor) => {
+        const k = raw.addmm(one, p, q.t(), 1, 1 / d);
+        return k.square().mul(k);
+      };
       const kxx = kernel(a, a),
         kyy = kernel(b, b),
         kxy = kernel(a, b);

@@ -197,6 +197,12 @@ test("lastframe stats computes reference statistics once, then reuses them by pr
   assert.equal(second.file, a.file);
   const stored = cli("featnet", "--data", "mnist", "--json");
   assert.equal(JSON.parse(stored.stdout).id, featnetId, "a stored net is reported, not retrained");
+  const other = cli("featnet", "--data", "mnist", "--seed", "7");
+  assert.equal(other.status, 2);
+  assert.equal(
+    other.stderr,
+    "lastframe featnet: A mnist feature net trained with epochs 1, seed 0 is stored; add --force to replace it\n",
+  );
 });
 
 test("lastframe eval on a trained run samples it, adds its test bits/dim and writes eval.json into the run", async () => {

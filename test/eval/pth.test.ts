@@ -133,7 +133,10 @@ test("loadFidInception says what is wrong with a file that is not the FID Incept
       e.message ===
         `cannot read Inception weights /nonexistent/pt_inception.pth: ENOENT. Download ${FID_WEIGHTS_URL} on a machine with internet access and pass its path with --inception-weights`,
   );
-  assert.throws(() => loadFidInception(fixture("torchvision.pth")), /torchvision\.pth holds torchvision's ImageNet Inception-v3, not the FID Inception/);
+  assert.throws(
+    () => loadFidInception(fixture("torchvision.pth")),
+    /torchvision\.pth holds torchvision's ImageNet Inception-v3, not the FID Inception/,
+  );
   assert.throws(
     () => loadFidInception(fixture("state.pth")),
     /state\.pth does not hold FID Inception weights: 471 of the network's 472 tensors are missing \(first: Conv2d_1a_3x3\.conv\.weight\), 9 are unexpected \(first: conv\.weight\)/,

@@ -72,3 +72,22 @@ test("dropout acts in training mode only", () => {
   });
   attn.dispose();
 });
+
+test("large batches are attended in chunks (scores under 16 MiB each) with the same values and gradients", () => {
+  manualSeed(4);
+  const attn = new CausalSelfAttention(8, 2).eval();
+  tidy(() => {
+    // 40 × 2 heads × 256² float scores = 21 MiB: two chunks of 32 and 8 rows.
+    const x = randn([40, 256, 8]).requiresGrad_();
+    const y = attn.forward(x);
+    const pieces = cat([0, 8, 16, 24, 32].map((s) => attn.forward(x.narrow(0, s, 8))), 0);
+    assertClose(y.toArray(), pieces.toArray(), 1e-5, "values");
+    const w = randn([40, 256, 8]);
+    y.mul(w).sum().backward();
+    const g1 = x.grad!.toArray();
+    x.grad = null;
+    pieces.mul(w).sum().backward();
+    assertClose(g1, x.grad!.toArray(), 1e-5, "gradients");
+  });
+  attn.dispose();
+});
