@@ -125,7 +125,9 @@ function cutMetrics(path: string, step: number): void {
         return false;
       }
     });
-  writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+  const text = kept.map((l) => l + "\n").join("");
+  // A finished run resumed again is left untouched (its files keep their times).
+  if (text !== readFileSync(path, "utf8")) writeFileAtomic(path, text);
 }
 
 // ***** the loop *****
@@ -165,10 +167,11 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
     );
   }
   mkdirSync(dir, { recursive: true });
-  writeFileAtomic(
-    join(dir, "config.json"),
-    JSON.stringify({ ...cfg, provenance: provenance() }, null, 2) + "\n",
-  );
+  if (!saved)
+    writeFileAtomic(
+      join(dir, "config.json"),
+      JSON.stringify({ ...cfg, provenance: provenance() }, null, 2) + "\n",
+    );
   removePartialCheckpoints(dir);
   const ema = new Ema(model, t.emaDecay);
   const evalModel = withRng(t.seed + 1, () => family.create(cfg.hps, shape)).eval();
