@@ -6,7 +6,7 @@ import { evalBenchCases } from "../eval/bench-cases.js";
 import { videoBenchCases } from "./video.js";
 import { benchDefaults, runBench, type BenchResult } from "../bench/run.js";
 import { torchVersion } from "../tensor/index.js";
-import { type FlagSpecs, UsageError, parseFlags } from "./args.js";
+import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
 import { hostname, cpus } from "node:os";
 
 export const benchFlags = {
@@ -22,6 +22,7 @@ export const benchFlags = {
     default: "same",
     choices: ["same", "stock"],
   },
+  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 /** Every bench case, in the order they run; later layers (models, video, eval) add theirs here. */
@@ -32,6 +33,11 @@ export function allCases(): BenchCase[] {
 export async function benchCommand(argv: string[]): Promise<void> {
   const f = parseFlags(argv, benchFlags, "bench");
   const cases = allCases();
+  if (f.help) {
+    const summary = `Time training steps through lastframe against PyTorch twins in the same run.\nCases: ${cases.map((c) => c.name).join(", ")}`;
+    console.log(helpText("bench", "[--cases a,b] [--json]", summary, benchFlags));
+    return;
+  }
   const selected = f.cases ? f.cases.map((name) => {
     const c = cases.find((x) => x.name === name);
     if (!c) throw new UsageError(`Unknown bench case ${JSON.stringify(name)}. Valid cases: ${cases.map((x) => x.name).join(", ")}`);

@@ -1,7 +1,7 @@
 // On-disk cache of prepared data sets: one file per (source, preparation parameters), holding the uint8 images
 // and int32 labels uncompressed so that loading is a few large reads.
 //
-// Location: $LASTFRAME_CACHE, else <repo>/.cache/lastframe/data. File name: <name>-<16 hex of sha256(key)>.lfd,
+// Location: <cache root>/data (root: $LASTFRAME_CACHE, else <repo>/.cache/lastframe). File name: <name>-<16 hex of sha256(key)>.lfd,
 // where the key (a JSON string) holds the source path and fingerprint and every preparation parameter; the key is
 // stored in the file and compared on load, so a hash collision or a changed source cannot return wrong data.
 //
@@ -29,10 +29,14 @@ const MAGIC = "LFDCACHE";
 const ALIGN = 64;
 const IO_CHUNK = 1 << 30;
 
-export function defaultCacheDir(): string {
+/** The root of everything lastframe caches: $LASTFRAME_CACHE, else <repo>/.cache/lastframe. */
+export function cacheRoot(): string {
   const env = process.env.LASTFRAME_CACHE;
-  if (env) return path.resolve(env);
-  return path.join(repoRoot(), ".cache", "lastframe", "data");
+  return env ? path.resolve(env) : path.join(repoRoot(), ".cache", "lastframe");
+}
+
+export function defaultCacheDir(): string {
+  return path.join(cacheRoot(), "data");
 }
 
 /** Cache file path for a dataset name and key. */

@@ -46,7 +46,7 @@ export { readIdx, parseIdx, type IdxArray, MNIST_CLASSES, FASHION_MNIST_CLASSES 
 export { parseCifarBin, CIFAR10_CLASSES } from "./cifar.js";
 export { CELEBA_CROP, CELEBA_SPLITS, IMAGE_EXTENSIONS } from "./images.js";
 export { readTar, type TarEntry } from "./tar.js";
-export { CACHE_FORMAT_VERSION, defaultCacheDir, readCache, writeCache } from "./cache.js";
+export { CACHE_FORMAT_VERSION, cacheRoot, defaultCacheDir, readCache, writeCache } from "./cache.js";
 export { repoRoot, dataRoots, candidatePaths } from "./paths.js";
 export { DataError } from "../tensor/errors.js";
 
@@ -76,7 +76,7 @@ export interface DatasetOptions {
   concurrency?: number;
   /** false: neither read nor write the cache (default true). */
   cache?: boolean;
-  /** Cache folder (default $LASTFRAME_CACHE or <repo>/.cache/lastframe/data). */
+  /** Cache folder (default <cache root>/data: $LASTFRAME_CACHE/data or <repo>/.cache/lastframe/data). */
   cacheDir?: string;
   /** false: no progress output (default true: a bar on a TTY stderr, else a line every 10 s and at the end). */
   progress?: boolean;

@@ -37,4 +37,4 @@ export { type Reference, type ReferenceSet, chooseReference, referenceStats } fr
 export { type FeatureSpace, featnetSpace, inceptionSpace } from "./spaces.js";
 export { type Images, autoBatch, extractFeatures } from "./features.js";
 export { decodeStateDict, loadStateDict } from "./pth.js";
-export { cacheRoot } from "./store.js";
+export { cacheRoot } from "../data/index.js";

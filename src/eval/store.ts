@@ -4,13 +4,7 @@
 // <root> is $LASTFRAME_CACHE if set, else <repo>/.cache/lastframe.
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { repoRoot } from "../data/index.js";
-
-export function cacheRoot(): string {
-  return process.env.LASTFRAME_CACHE
-    ? path.resolve(process.env.LASTFRAME_CACHE)
-    : path.join(repoRoot(), ".cache", "lastframe");
-}
+import { cacheRoot } from "../data/index.js";
 
 export function featnetDir(data: string): string {
   return path.join(cacheRoot(), "featnets", safeName(data));

@@ -171,7 +171,7 @@ test("writeFileAtomic: a failure part-way leaves neither a partial file nor a te
   assert.deepEqual(fs.readdirSync(dir), ["out.bin"]);
 });
 
-test("$LASTFRAME_CACHE sets the default cache folder", async () => {
+test("$LASTFRAME_CACHE sets the cache root; data goes in its data/ folder", async () => {
   const root = tempDir("cacheenv");
   const dir = path.join(root, "ds");
   fs.mkdirSync(dir);
@@ -184,7 +184,7 @@ test("$LASTFRAME_CACHE sets the default cache folder", async () => {
   process.env.LASTFRAME_CACHE = path.join(root, "cache-here");
   try {
     const d = await loadDataset(dir, { progress: false, log: () => {} });
-    assert.ok(d.info.cacheFile!.startsWith(path.join(root, "cache-here") + path.sep), d.info.cacheFile!);
+    assert.ok(d.info.cacheFile!.startsWith(path.join(root, "cache-here", "data") + path.sep), d.info.cacheFile!);
     assert.equal((await loadDataset(dir, { progress: false })).info.fromCache, true);
   } finally {
     if (saved === undefined) delete process.env.LASTFRAME_CACHE;
