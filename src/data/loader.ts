@@ -8,6 +8,7 @@
 import type { ImageSet } from "./types.js";
 import { type Tensor, expected, fromTyped, pad, tidy, where } from "../tensor/index.js";
 import { isNonNegativeInt, isPositiveInt } from "../tensor/errors.js";
+import { mulberry32 } from "../util/random.js";
 
 export interface LoaderState {
   epoch: number;
@@ -22,18 +23,6 @@ export interface LoaderOptions {
   pad?: number;
   /** Mirror each image left-right with probability ½ (drawn per epoch from the seed). Default false. */
   flip?: boolean;
-}
-
-/** mulberry32: a 32-bit PRNG whose state is one integer, enough for shuffling. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A permutation of 0..n−1 and n flip bits for one epoch, from (seed, epoch) alone. */

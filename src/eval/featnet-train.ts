@@ -28,7 +28,7 @@ import {
   featnetInput,
   featureDims,
 } from "./featnets.js";
-import { permutation, mulberry32 } from "./random.js";
+import { permutation, mulberry32 } from "../util/random.js";
 import { featnetDir, sha256 } from "./store.js";
 
 export interface FeatNetInfo {

@@ -3,7 +3,7 @@
 // random subsets of both sets (as in their reference code: 100 subsets of 1000 when there are enough samples).
 // Unlike the Fréchet distance it is unbiased, so small sample counts do not inflate it; report mean ± std.
 import { type Tensor, check, fromTyped, noGrad, ones, raw, tidy } from "../tensor/index.js";
-import { choose, mulberry32 } from "./random.js";
+import { choose, mulberry32 } from "../util/random.js";
 
 export interface KidOptions {
   subsets?: number;

@@ -20,7 +20,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     const fd = openSync(tmp, "wx");
     try {
       const bytes = asBytes(data);
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -44,7 +44,7 @@ export async function writeFileAtomicAsync(
     const fd = await open(tmp, "wx");
     try {
       for await (const chunk of chunks)
-        for (let off = 0; off < chunk.length; ) off += (await fd.write(chunk, off)).bytesWritten;
+        for (let off = 0; off < chunk.length;) off += (await fd.write(chunk, off)).bytesWritten;
       await fd.sync();
     } finally {
       await fd.close();

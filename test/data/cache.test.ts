@@ -6,7 +6,6 @@ import {
   loadDataset,
   readCache,
   writeCache,
-
   CACHE_FORMAT_VERSION,
   type SplitData,
 } from "../../src/data/index.js";
@@ -184,7 +183,10 @@ test("$LASTFRAME_CACHE sets the cache root; data goes in its data/ folder", asyn
   process.env.LASTFRAME_CACHE = path.join(root, "cache-here");
   try {
     const d = await loadDataset(dir, { progress: false, log: () => {} });
-    assert.ok(d.info.cacheFile!.startsWith(path.join(root, "cache-here", "data") + path.sep), d.info.cacheFile!);
+    assert.ok(
+      d.info.cacheFile!.startsWith(path.join(root, "cache-here", "data") + path.sep),
+      d.info.cacheFile!,
+    );
     assert.equal((await loadDataset(dir, { progress: false })).info.fromCache, true);
   } finally {
     if (saved === undefined) delete process.env.LASTFRAME_CACHE;

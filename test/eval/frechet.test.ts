@@ -10,7 +10,7 @@ import {
   traceSqrtProduct,
   type GaussianStats,
 } from "../../src/eval/frechet.js";
-import { mulberry32 } from "../../src/eval/random.js";
+import { mulberry32 } from "../../src/util/random.js";
 import { assertClose, assertNoLeak } from "../helpers.js";
 
 /** A random orthogonal matrix (QR-free: eigenvectors of a random symmetric matrix). */

@@ -2,22 +2,11 @@
 import type { ReportData } from "../../src/report/html.js";
 import { encodeGif, encodePng, encodeVideoGrid } from "../../src/report/image.js";
 import { aggregate, aggregateTable } from "../../src/report/markdown.js";
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../src/util/random.js";
 
 /** N pseudo videos (T frames, clean image last) of c x s x s rings, noise fading out over time. */
 export function pseudoVideos(n: number, t: number, c: 1 | 3, s: number, seed = 1): Uint8Array {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const out = new Uint8Array(n * t * c * s * s);
   for (let i = 0; i < n; i++) {
     const cx = s * (0.3 + 0.4 * rand()),
@@ -68,7 +57,7 @@ export async function sampleReport(): Promise<ReportData> {
 
   const steps = Array.from({ length: 200 }, (_, k) => k * 50);
   const loss = (scale: number, seed: number): number[] => {
-    const r = rng(seed);
+    const r = mulberry32(seed);
     return steps.map((st) => scale * (0.02 + 1 / (1 + st / 300)) * (1 + 0.15 * (r() - 0.5)));
   };
   const evalSteps = [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000];
