@@ -6,7 +6,7 @@ import { evalBenchCases } from "../eval/bench-cases.js";
 import { videoBenchCases } from "./video.js";
 import { benchDefaults, runBench, type BenchResult } from "../bench/run.js";
 import { torchVersion } from "../tensor/index.js";
-import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 import { hostname, cpus } from "node:os";
 
 export const benchFlags = {
@@ -22,7 +22,6 @@ export const benchFlags = {
     default: "same",
     choices: ["same", "stock"],
   },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 /** Every bench case, in the order they run; later layers (models, video, eval) add theirs here. */
@@ -31,18 +30,28 @@ export function allCases(): BenchCase[] {
 }
 
 export async function benchCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, benchFlags, "bench");
+  const f = parseCommand(argv, {
+    name: "bench",
+    usage: "[--cases a,b] [--json]",
+    summary: "Time training steps through lastframe against PyTorch twins in the same run.",
+    flags: benchFlags,
+    more: () =>
+      `Cases: ${allCases()
+        .map((c) => c.name)
+        .join(", ")}`,
+  });
+  if (!f) return;
   const cases = allCases();
-  if (f.help) {
-    const summary = `Time training steps through lastframe against PyTorch twins in the same run.\nCases: ${cases.map((c) => c.name).join(", ")}`;
-    console.log(helpText("bench", "[--cases a,b] [--json]", summary, benchFlags));
-    return;
-  }
-  const selected = f.cases ? f.cases.map((name) => {
-    const c = cases.find((x) => x.name === name);
-    if (!c) throw new UsageError(`Unknown bench case ${JSON.stringify(name)}. Valid cases: ${cases.map((x) => x.name).join(", ")}`);
-    return c;
-  }) : cases;
+  const selected = f.cases
+    ? f.cases.map((name) => {
+        const c = cases.find((x) => x.name === name);
+        if (!c)
+          throw new UsageError(
+            `Unknown bench case ${JSON.stringify(name)}. Valid cases: ${cases.map((x) => x.name).join(", ")}`,
+          );
+        return c;
+      })
+    : cases;
   const results = await runBench(
     selected,
     {
@@ -54,22 +63,46 @@ export async function benchCommand(argv: string[]): Promise<void> {
     },
     f.json ? () => {} : (s) => process.stderr.write(s + "\n"),
   );
-  const env = { libtorch: torchVersion(), cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, host: hostname() };
+  const env = {
+    libtorch: torchVersion(),
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    host: hostname(),
+  };
   if (f.json) {
     // The first case's numbers are also at the top level (the Foundation issue's contract).
     const ref = results[0]!;
-    console.log(JSON.stringify({ ts_ms: ref.ts_ms, torch_ms: ref.torch_ms, ratio: ref.ratio, gflops: ref.gflops, cases: results, env }));
+    console.log(
+      JSON.stringify({
+        ts_ms: ref.ts_ms,
+        torch_ms: ref.torch_ms,
+        ratio: ref.ratio,
+        gflops: ref.gflops,
+        cases: results,
+        env,
+      }),
+    );
     return;
   }
   printTable(results);
-  console.log(`\nlibtorch ${env.libtorch}, ${env.cores} × ${env.cpu}; medians over ${results[0]?.steps ?? 0} steps per side, interleaved`);
+  console.log(
+    `\nlibtorch ${env.libtorch}, ${env.cores} × ${env.cpu}; medians over ${results[0]?.steps ?? 0} steps per side, interleaved`,
+  );
 }
 
 function printTable(rows: BenchResult[]): void {
   const head = ["case", "lastframe ms", "PyTorch ms", "ratio", "GFLOP/s", "images/s"];
-  const body = rows.map((r) => [r.name, fmt(r.ts_ms), fmt(r.torch_ms), fmt(r.ratio), fmt(r.gflops), fmt(r.items_per_s)]);
+  const body = rows.map((r) => [
+    r.name,
+    fmt(r.ts_ms),
+    fmt(r.torch_ms),
+    fmt(r.ratio),
+    fmt(r.gflops),
+    fmt(r.items_per_s),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  for (const row of [head, ...body]) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "));
+  for (const row of [head, ...body])
+    console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "));
 }
 
 const fmt = (v: number | null) => (v === null ? "—" : String(v));

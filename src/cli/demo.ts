@@ -2,7 +2,7 @@
 // small video HVAE on expressive pseudo videos for a few minutes, samples images and videos, scores them with
 // the offline metrics and writes the HTML report: each step is the same command a user would run by hand.
 import { join } from "node:path";
-import { type FlagSpecs, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand } from "./args.js";
 import { evalCommand } from "./eval.js";
 import { reportCommand } from "./report.js";
 import { sampleCommand } from "./sample.js";
@@ -17,37 +17,88 @@ export const demoFlags = {
   steps: { type: "int", help: "training steps (a few minutes on 2 cores)", default: 150 },
   batch: { type: "int", help: "images per step", default: 16 },
   out: { type: "string", help: "run folder (default: runs/demo-<date>-<time>)" },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, demoFlags, "demo");
-  if (f.help) {
-    console.log(helpText("demo", "[options]", "Preview, train, sample, evaluate and report, on built-in data.", demoFlags));
-    return 0;
-  }
-  const out = f.out ?? join("runs", `demo-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}`);
+  const f = parseCommand(argv, {
+    name: "demo",
+    usage: "[options]",
+    summary: "Preview, train, sample, evaluate and report, on built-in data.",
+    flags: demoFlags,
+  });
+  if (!f) return 0;
+  const out =
+    f.out ??
+    join("runs", `demo-${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}`);
   const say = (s: string) => process.stderr.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
   const T = String(f.frames);
 
   say(`1/5 pseudo videos of ${f.data} (${f.spec}, T = ${T}): what the model trains on`);
-  await videoCommand(["--data", f.data, "--spec", f.spec, "--frames", T, "--n", "8", "--seed", "0",
-    "--out", join(out, "pseudo-videos.png"), "--gif", join(out, "pseudo-videos.gif")]);
+  await videoCommand([
+    "--data",
+    f.data,
+    "--spec",
+    f.spec,
+    "--frames",
+    T,
+    "--n",
+    "8",
+    "--seed",
+    "0",
+    "--out",
+    join(out, "pseudo-videos.png"),
+    "--gif",
+    join(out, "pseudo-videos.gif"),
+  ]);
 
   say(`2/5 training a ${f.preset} video HVAE for ${f.steps} steps → ${out}`);
-  const code = await trainCommand(["--data", f.data, "--model", "hvae", "--preset", f.preset, "--spec", f.spec,
-    "--frames", T, "--steps", String(f.steps), "--batch", String(f.batch), "--out", out]);
+  const code = await trainCommand([
+    "--data",
+    f.data,
+    "--model",
+    "hvae",
+    "--preset",
+    f.preset,
+    "--spec",
+    f.spec,
+    "--frames",
+    T,
+    "--steps",
+    String(f.steps),
+    "--batch",
+    String(f.batch),
+    "--out",
+    out,
+  ]);
   if (code) return code;
 
   say("3/5 sampling: images are the last frames of generated videos");
-  await sampleCommand([out, "--n", "64", "--out", join(out, "samples.png"), "--gif", join(out, "generated-videos.gif")]);
+  await sampleCommand([
+    out,
+    "--n",
+    "64",
+    "--out",
+    join(out, "samples.png"),
+    "--gif",
+    join(out, "generated-videos.gif"),
+  ]);
 
-  say("4/5 offline metrics against the test set (FD, KID, precision/recall in a feature net's space; bits/dim)");
+  say(
+    "4/5 offline metrics against the test set (FD, KID, precision/recall in a feature net's space; bits/dim)",
+  );
   await evalCommand([out, "--metrics", "fd,kid,pr,bpd", "--n", "2000", "--bpd-images", "2000"]);
 
   say("5/5 HTML report");
-  await reportCommand([out, "--out", join(out, "report.html"), "--title", `lastframe demo: ${f.data}, ${f.spec}, T = ${T}`]);
+  await reportCommand([
+    out,
+    "--out",
+    join(out, "report.html"),
+    "--title",
+    `lastframe demo: ${f.data}, ${f.spec}, T = ${T}`,
+  ]);
 
-  console.log(`\nDone. Look at:\n  ${join(out, "report.html")}   (open in a browser)\n  ${join(out, "samples.png")}  ${join(out, "generated-videos.gif")}\n  ${join(out, "pseudo-videos.png")}  ${join(out, "pseudo-videos.gif")}\n  ${join(out, "eval.json")}  ${join(out, "metrics.jsonl")}`);
+  console.log(
+    `\nDone. Look at:\n  ${join(out, "report.html")}   (open in a browser)\n  ${join(out, "samples.png")}  ${join(out, "generated-videos.gif")}\n  ${join(out, "pseudo-videos.png")}  ${join(out, "pseudo-videos.gif")}\n  ${join(out, "eval.json")}  ${join(out, "metrics.jsonl")}`,
+  );
   return 0;
 }

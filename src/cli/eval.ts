@@ -9,7 +9,7 @@ import {
   metricNames,
   writeReport,
 } from "../eval/evaluate.js";
-import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const evalFlags = {
   data: { type: "string", help: "reference data set, name or path (default: the run's)" },
@@ -43,25 +43,19 @@ export const evalFlags = {
   write: { type: "boolean", help: "write the report (--no-write: print only)", default: true },
   cache: { type: "boolean", help: "use and store cached reference statistics", default: true },
   json: { type: "boolean", help: "print one JSON object instead of a table", default: false },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 const USAGE =
   "<run|folder> [--data <name|path>] [--metrics fd,kid,pr,bpd,fid] [--n 10000] [--inception-weights file] [--json]";
 
 export async function evalCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, evalFlags, "eval");
-  if (f.help) {
-    console.log(
-      helpText(
-        "eval",
-        USAGE,
-        "Score a trained run's samples, or a folder of images, against a data set.",
-        evalFlags,
-      ),
-    );
-    return;
-  }
+  const f = parseCommand(argv, {
+    name: "eval",
+    usage: USAGE,
+    summary: "Score a trained run's samples, or a folder of images, against a data set.",
+    flags: evalFlags,
+  });
+  if (!f) return;
   if (f._.length !== 1)
     throw new UsageError(
       `Expected one run folder or image folder for 'lastframe eval' but received ${f._.length}`,

@@ -4,34 +4,45 @@ import { budgets, suiteNames } from "../experiments/suites.js";
 import { runSuite } from "../experiments/runner.js";
 import { suiteMarkdown } from "../experiments/aggregate.js";
 import { familyNames } from "../models/registry.js";
-import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const experimentFlags = {
   data: { type: "string", help: "data set name or path", default: "mnist" },
-  preset: { type: "string", help: "budget: smoke (CI), quick (minutes a row), standard (≤ ~1 hour a row)", default: "quick", choices: Object.keys(budgets) },
+  preset: {
+    type: "string",
+    help: "budget: smoke (CI), quick (minutes a row), standard (≤ ~1 hour a row)",
+    default: "quick",
+    choices: Object.keys(budgets),
+  },
   models: { type: "list", help: "model families (default: all)" },
   seeds: { type: "int", help: "seeds per row (0, 1, …)", default: 3 },
   out: { type: "string", help: "results folder, e.g. results/main-mnist" },
   metrics: { type: "list", help: `metrics (${metricNames.join(", ")})`, default: ["fd", "kid", "pr", "bpd"] },
   inceptionWeights: { type: "string", help: "pytorch-fid Inception weights, to add FID" },
   quiet: { type: "boolean", help: "no progress bars", default: false },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 export async function experimentCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, experimentFlags, "experiment");
-  if (f.help) {
-    console.log(helpText("experiment", `<${suiteNames.join("|")}> --out results/DIR [options]`, "Train and evaluate every row of a suite over seeds; re-running resumes.", experimentFlags));
-    return;
-  }
+  const f = parseCommand(argv, {
+    name: "experiment",
+    usage: `<${suiteNames.join("|")}> --out results/DIR [options]`,
+    summary: "Train and evaluate every row of a suite over seeds; re-running resumes.",
+    flags: experimentFlags,
+  });
+  if (!f) return;
   const [suite, ...extra] = f._;
   if (!suite) throw new UsageError(`Missing the suite: one of ${suiteNames.join(", ")}`);
-  if (extra.length) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])} for 'lastframe experiment'`);
+  if (extra.length)
+    throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])} for 'lastframe experiment'`);
   if (!f.out) throw new UsageError("Missing --out: the results folder, e.g. --out results/main-mnist");
   if (f.seeds < 1) throw new UsageError(`Expected positive integer for --seeds but received ${f.seeds}`);
   const models = f.models ?? familyNames();
-  for (const m of models) if (!familyNames().includes(m)) throw new UsageError(`Unknown model ${JSON.stringify(m)}. Valid models: ${familyNames().join(", ")}`);
-  for (const m of f.metrics) if (!(metricNames as readonly string[]).includes(m)) throw new UsageError(`Unknown metric ${JSON.stringify(m)}. Valid metrics: ${metricNames.join(", ")}`);
+  for (const m of models)
+    if (!familyNames().includes(m))
+      throw new UsageError(`Unknown model ${JSON.stringify(m)}. Valid models: ${familyNames().join(", ")}`);
+  for (const m of f.metrics)
+    if (!(metricNames as readonly string[]).includes(m))
+      throw new UsageError(`Unknown metric ${JSON.stringify(m)}. Valid metrics: ${metricNames.join(", ")}`);
   const res = await runSuite({
     suite,
     data: f.data,

@@ -8,7 +8,7 @@ import {
   featnetDataSets,
   loadFeatNet,
 } from "../eval/featnet-train.js";
-import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 const names = [...featnetDataSets];
 
@@ -18,24 +18,18 @@ export const featnetFlags = {
   seed: { type: "int", help: "seed for weights, shuffling and augmentation (default: 0)" },
   force: { type: "boolean", help: "train again even if a net is stored", default: false },
   json: { type: "boolean", help: "print the stored net's info as JSON", default: false },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 const USAGE = "--data <name> [--epochs N] [--seed S] [--force] [--json]";
 
 export async function featnetCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, featnetFlags, "featnet");
-  if (f.help) {
-    console.log(
-      helpText(
-        "featnet",
-        USAGE,
-        "Train the feature net of the offline metrics (fd, kid, pr) for a data set.",
-        featnetFlags,
-      ),
-    );
-    return;
-  }
+  const f = parseCommand(argv, {
+    name: "featnet",
+    usage: USAGE,
+    summary: "Train the feature net of the offline metrics (fd, kid, pr) for a data set.",
+    flags: featnetFlags,
+  });
+  if (!f) return;
   if (f._.length > 0)
     throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe featnet'`);
   if (f.data === undefined)

@@ -3,7 +3,7 @@
 import { writeGif, writeGrid } from "../report/image.js";
 import { lastFrames } from "../train/data.js";
 import { closeRun, openRun, sampleVideos } from "../train/run-dir.js";
-import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const sampleFlags = {
   n: { type: "int", help: "how many samples", default: 64 },
@@ -23,22 +23,16 @@ export const sampleFlags = {
   seed: { type: "int", help: "seed of the samples", default: 0 },
   batch: { type: "int", help: "samples generated at once", default: 64 },
   scale: { type: "int", help: "upscale each image by this factor in the outputs", default: 2 },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 export async function sampleCommand(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, sampleFlags, "sample");
-  if (f.help) {
-    console.log(
-      helpText(
-        "sample",
-        "runs/NAME --out grid.png [options]",
-        "Sample images from a trained run (its EMA weights).",
-        sampleFlags,
-      ),
-    );
-    return 0;
-  }
+  const f = parseCommand(argv, {
+    name: "sample",
+    usage: "runs/NAME --out grid.png [options]",
+    summary: "Sample images from a trained run (its EMA weights).",
+    flags: sampleFlags,
+  });
+  if (!f) return 0;
   if (f._.length !== 1)
     throw new UsageError(`Expected one run folder for 'lastframe sample' but received ${f._.length}`);
   if (!f.out) throw new UsageError("Missing --out: the PNG grid to write, e.g. --out samples.png");

@@ -8,7 +8,7 @@ import { loadFidInception } from "../eval/inception.js";
 import { writeNpzStats } from "../eval/npz.js";
 import { type Provenance, chooseReference, referenceStats } from "../eval/reference.js";
 import { type FeatureSpace, featnetSpace, inceptionSpace } from "../eval/spaces.js";
-import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const statsFlags = {
   data: { type: "string", help: "data set, name or path" },
@@ -28,20 +28,19 @@ export const statsFlags = {
   },
   npz: { type: "string", help: "also write the Inception statistics as pytorch-fid's .npz (mu, sigma)" },
   json: { type: "boolean", help: "print one JSON object", default: false },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 const USAGE =
   "--data <name|path> [--split test] [--n N] [--featnet <name>] [--inception-weights file [--npz stats.npz]]";
 
 export async function statsCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, statsFlags, "stats");
-  if (f.help) {
-    console.log(
-      helpText("stats", USAGE, "Precompute and cache reference statistics of a data set.", statsFlags),
-    );
-    return;
-  }
+  const f = parseCommand(argv, {
+    name: "stats",
+    usage: USAGE,
+    summary: "Precompute and cache reference statistics of a data set.",
+    flags: statsFlags,
+  });
+  if (!f) return;
   if (f._.length > 0)
     throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe stats'`);
   if (f.data === undefined) throw new UsageError("Expected --data <name|path> for 'lastframe stats'");

@@ -2,7 +2,7 @@
 // describes the folder). Flags override a --config file, which overrides the family's preset defaults.
 import { type RunInput, readConfigFile, mergeInputs } from "../train/config.js";
 import { TrainingError, train } from "../train/loop.js";
-import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const trainFlags = {
   data: { type: "string", help: "data set name (mnist, fashion-mnist, cifar10, celeba64) or a path" },
@@ -30,7 +30,6 @@ export const trainFlags = {
   checkpointEvery: { type: "int", help: "steps between checkpoints (default: steps/10)" },
   quiet: { type: "boolean", help: "print nothing but errors", default: false },
   json: { type: "boolean", help: "print every metrics record as a JSON line on stdout", default: false },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 const usage = "--data <name|path> --out runs/NAME [options]";
@@ -38,11 +37,8 @@ const summary =
   "Train a model on pseudo videos whose last frame is the image; --resume continues a run exactly.";
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, trainFlags, "train");
-  if (f.help) {
-    console.log(helpText("train", usage, summary, trainFlags));
-    return 0;
-  }
+  const f = parseCommand(argv, { name: "train", usage: usage, summary: summary, flags: trainFlags });
+  if (!f) return 0;
   if (f._.length)
     throw new UsageError(
       `Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe train'; use flags (see --help)`,

@@ -15,7 +15,7 @@ import {
   parseSpec,
   presetNames,
 } from "../video/index.js";
-import { type FlagSpecs, UsageError, helpText, parseFlags } from "./args.js";
+import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const videoFlags = {
   data: { type: "string", help: "data set name (mnist, fashion-mnist, cifar10, celeba64) or path" },
@@ -45,19 +45,20 @@ export const videoFlags = {
   metricsImages: { type: "int", help: "images the metrics use", default: 512 },
   draws: { type: "int", help: "videos drawn per image for the diversity metric", default: 4 },
   json: { type: "boolean", help: "print the metrics as one JSON object instead of a table", default: false },
-  help: { type: "boolean", help: "show this help", default: false },
 } satisfies FlagSpecs;
 
 const USAGE =
   "--data <name|path> [--spec <preset|file.json>] [--frames T] [--n N] [--out grid.png] [--gif anim.gif] [--metrics]";
 
 export async function videoCommand(argv: string[]): Promise<void> {
-  const f = parseFlags(argv, videoFlags, "video");
-  if (f.help) {
-    console.log(helpText("video", USAGE, "Preview and measure pseudo videos.", videoFlags));
-    console.log(operatorHelp());
-    return;
-  }
+  const f = parseCommand(argv, {
+    name: "video",
+    usage: USAGE,
+    summary: "Preview and measure pseudo videos.",
+    flags: videoFlags,
+    more: operatorHelp,
+  });
+  if (!f) return;
   if (f._.length > 0)
     throw new UsageError(`Unexpected argument ${JSON.stringify(f._[0])} for 'lastframe video'`);
   if (f.data === undefined) throw new UsageError("Expected --data <name|path> for 'lastframe video'");
