@@ -55,6 +55,6 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     output: f.quiet ? "quiet" : "bar",
     log: (s) => process.stderr.write(s + "\n"),
   });
-  console.log(suiteMarkdown(res));
+  console.log(suiteMarkdown(res, f.out));
   console.error(`results: ${f.out}/results.json, ${f.out}/results.md`);
 }

@@ -30,7 +30,7 @@ export interface SuiteResults {
 /** Metrics shown in tables, in order, with their direction (for the reader) and digits. */
 export const metricColumns: { key: string; title: string; digits: number }[] = [
   { key: "fd", title: "FD ↓", digits: 2 },
-  { key: "kid", title: "KID×10³ ↓", digits: 2 },
+  { key: "kid", title: "KID ↓", digits: 3 },
   { key: "precision", title: "precision ↑", digits: 3 },
   { key: "recall", title: "recall ↑", digits: 3 },
   { key: "bpd", title: "bits/dim ↓", digits: 3 },
@@ -38,23 +38,30 @@ export const metricColumns: { key: string; title: string; digits: number }[] = [
   { key: "probe", title: "linear probe acc ↑", digits: 3 },
 ];
 
-/** KID is shown ×1000, as is customary. */
-function shown(key: string, v: number): number {
-  return key === "kid" ? v * 1000 : v;
-}
-
 export function suiteTable(res: SuiteResults): { columns: string[]; rows: (string | number)[][] } {
   const flat = res.runs.map((r) => ({
     row: r.row,
-    ...Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, shown(k, v)])),
+    ...r.metrics,
     frames_seen: r.framesSeen,
     train_s: r.trainSeconds,
     images_per_s: r.imagesPerSecond,
   }));
   const present = metricColumns.filter((m) => res.runs.some((r) => Number.isFinite(r.metrics[m.key])));
-  const agg = aggregate(flat, ["row"], [...present.map((m) => m.key), "frames_seen", "train_s", "images_per_s"]);
+  const agg = aggregate(
+    flat,
+    ["row"],
+    [...present.map((m) => m.key), "frames_seen", "train_s", "images_per_s"],
+  );
   const labels = new Map(res.runs.map((r) => [r.row, r]));
-  const columns = ["model", "configuration", ...present.map((m) => m.title), "frames seen", "train time", "images/s", "seeds"];
+  const columns = [
+    "model",
+    "configuration",
+    ...present.map((m) => m.title),
+    "frames seen",
+    "train time",
+    "images/s",
+    "seeds",
+  ];
   const rows = agg.map((g) => {
     const r = labels.get(String(g.group.row))!;
     const m = g.metrics;
@@ -71,15 +78,28 @@ export function suiteTable(res: SuiteResults): { columns: string[]; rows: (strin
   return { columns, rows };
 }
 
-export function suiteMarkdown(res: SuiteResults): string {
+/** The command that makes (or resumes) a suite's results in `dir`. */
+export function suiteCommand(res: SuiteResults, dir: string): string {
+  const models = [...new Set(res.runs.map((r) => r.model))].join(",");
+  return (
+    `npx lastframe experiment ${res.suite} --data ${res.data} --preset ${res.budget} --seeds ${res.seeds.length}` +
+    `${models ? ` --models ${models}` : ""} --out ${dir}`
+  );
+}
+
+export function suiteMarkdown(res: SuiteResults, dir: string): string {
   const { columns, rows } = suiteTable(res);
+  const minutes =
+    res.runs.reduce((a, r) => a + (Number.isFinite(r.trainSeconds) ? r.trainSeconds : 0), 0) / 60;
+  const total = minutes < 120 ? `${minutes.toFixed(0)} min` : `${(minutes / 60).toFixed(1)} h`;
   return [
     `### ${res.suite} on ${res.data} (${res.budget} budget, seeds ${res.seeds.join(", ")})`,
     "",
     markdownTable(columns, rows),
     "",
-    `Hardware: ${res.hardware}. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the`,
-    `feature space of lastframe's own ${res.data} feature network, so they compare rows of this table only.`,
+    `Made by \`${suiteCommand(res, dir)}\` on ${res.hardware}: ${res.runs.length} runs, ${total} of`,
+    `training in all. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the feature space`,
+    `of lastframe's own ${res.data} feature network, so they compare rows of this table only.`,
     "",
   ].join("\n");
 }

@@ -146,7 +146,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
       res.runs.push(await runRow(row, seed, budget, o));
       // Written after every run, so a session that stops part-way still leaves a table of what is done.
       writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
-      writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res));
+      writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
     }
   return res;
 }

@@ -38,7 +38,7 @@ export function findResults(paths: string[], maxDepth = 4): Found {
 
 /** The README results section: every suite's table, generated from its results.json. */
 export function resultsMarkdown(found: Found): string {
-  return found.suites.map((s) => suiteMarkdown(s.results)).join("\n");
+  return found.suites.map((s) => suiteMarkdown(s.results, s.dir)).join("\n");
 }
 
 interface Metric {

@@ -1,4 +1,4 @@
-// Suite tables: mean ± sample std over seeds, KID shown ×10³, rows in suite order, controls present.
+// Suite tables: mean ± sample std over seeds, rows in suite order, the reproducing command, controls present.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type RunResult, suiteMarkdown, suiteTable } from "../../src/experiments/aggregate.js";
@@ -20,22 +20,69 @@ const run = (row: string, seed: number, fd: number, kid: number, bpd?: number): 
 });
 
 test("mean ± sample std over seeds, per row, in first-appearance order", () => {
-  const res = { suite: "main", data: "mnist", budget: "quick", seeds: [0, 1, 2], hardware: "test", runs: [run("b", 0, 1, 0.001, 2), run("a", 0, 10, 0.002), run("b", 1, 2, 0.002, 3), run("b", 2, 3, 0.003, 4), run("a", 1, 20, 0.004)] };
+  const res = {
+    suite: "main",
+    data: "mnist",
+    budget: "quick",
+    seeds: [0, 1, 2],
+    hardware: "test",
+    runs: [
+      run("b", 0, 1, 0.001, 2),
+      run("a", 0, 10, 0.002),
+      run("b", 1, 2, 0.002, 3),
+      run("b", 2, 3, 0.003, 4),
+      run("a", 1, 20, 0.004),
+    ],
+  };
   const { columns, rows } = suiteTable(res);
-  assert.deepEqual(columns, ["model", "configuration", "FD ↓", "KID×10³ ↓", "bits/dim ↓", "frames seen", "train time", "images/s", "seeds"]);
-  // b: fd 1,2,3 → 2 ± 1; kid ×1000 1,2,3 → 2.00 ± 1.00; bpd 2,3,4 → 3.000 ± 1.000; train 1,2,3 min → 2.0 min
-  assert.deepEqual(rows[0], ["hvae", "b", "2.00 ± 1.00", "2.00 ± 1.00", "3.000 ± 1.000", "40", "2.0 min", "100", "3"]);
+  assert.deepEqual(columns, [
+    "model",
+    "configuration",
+    "FD ↓",
+    "KID ↓",
+    "bits/dim ↓",
+    "frames seen",
+    "train time",
+    "images/s",
+    "seeds",
+  ]);
+  // b: fd 1,2,3 → 2 ± 1; kid 0.001,0.002,0.003 → 0.002 ± 0.001; bpd 2,3,4 → 3.000 ± 1.000; train 1,2,3 min → 2.0 min
+  assert.deepEqual(rows[0], [
+    "hvae",
+    "b",
+    "2.00 ± 1.00",
+    "0.002 ± 0.001",
+    "3.000 ± 1.000",
+    "40",
+    "2.0 min",
+    "100",
+    "3",
+  ]);
   // a: fd 10,20 → 15 ± 7.07; no bpd for a video row
   assert.equal(rows[1]![2], "15.00 ± 7.07");
   assert.equal(rows[1]![4], "—");
-  assert.match(suiteMarkdown(res), /^### main on mnist \(quick budget, seeds 0, 1, 2\)\n\n\| model \| configuration \|/);
+  const md = suiteMarkdown(res, "results/x");
+  assert.match(md, /^### main on mnist \(quick budget, seeds 0, 1, 2\)\n\n\| model \| configuration \|/);
+  // 5 runs of 1, 1, 2, 3, 2 minutes
+  assert.match(
+    md,
+    /Made by `npx lastframe experiment main --data mnist --preset quick --seeds 3 --models hvae --out results\/x` on test: 5 runs, 9 min of/,
+  );
 });
 
 test("suites hold the paper's comparison and the controls", () => {
-  assert.deepEqual(suiteRows("main", ["hvae"]).map((r) => r.key), ["hvae-image", "hvae-noise-chain-t4", "hvae-blur-chain-t4", "hvae-independent-t4", "hvae-expressive-t4"]);
+  assert.deepEqual(
+    suiteRows("main", ["hvae"]).map((r) => r.key),
+    ["hvae-image", "hvae-noise-chain-t4", "hvae-blur-chain-t4", "hvae-independent-t4", "hvae-expressive-t4"],
+  );
   const controls = suiteRows("controls", ["vqvae"]);
   assert.ok(controls.some((r) => r.framesAsImages && r.frames === 4));
   assert.ok(controls.some((r) => r.spec === "noise-control"));
-  assert.deepEqual(suiteRows("frames", ["hvae"]).map((r) => r.frames), [1, 2, 4, 8]);
-  assert.throws(() => suiteRows("nope", ["hvae"]), { message: 'Unknown suite "nope". Valid suites: main, frames, controls, probe' });
+  assert.deepEqual(
+    suiteRows("frames", ["hvae"]).map((r) => r.frames),
+    [1, 2, 4, 8],
+  );
+  assert.throws(() => suiteRows("nope", ["hvae"]), {
+    message: 'Unknown suite "nope". Valid suites: main, frames, controls, probe',
+  });
 });
