@@ -3,9 +3,8 @@
 // MNIST and Fashion-MNIST, a small ResNet (He et al. 2016, CIFAR variant) for CIFAR-10. The feature space is
 // the penultimate layer. Numbers measured in these spaces compare lastframe models with each other only: they
 // are not comparable with published FIDs.
-import { Conv2d, Linear, Module } from "../nn/index.js";
+import { BatchNorm2d, Conv2d, Linear, Module } from "../nn/index.js";
 import { type Tensor, affineGrid, fromTyped, gridSample, interpolate, maxPool2d } from "../tensor/index.js";
-import { BatchNorm2d } from "./batch-norm.js";
 
 export interface FeatNetConfig {
   arch: "lenet" | "resnet";

@@ -6,7 +6,7 @@
 // (`Mixed_6b.branch7x7_2.conv.weight`), so pt_inception-2015-12-05-6726825d.pth loads one-to-one.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Linear, Module, init } from "../nn/index.js";
+import { BatchNorm2d, Linear, Module, init, withoutBatchCounters } from "../nn/index.js";
 import {
   type Tensor,
   CheckpointError,
@@ -19,7 +19,6 @@ import {
   maxPool2d,
   tidy,
 } from "../tensor/index.js";
-import { BatchNorm2d, withoutBatchCounters } from "./batch-norm.js";
 import { decodeStateDict } from "./pth.js";
 
 /** pytorch-fid's release asset; its name carries the first 8 hex digits of its sha256. */

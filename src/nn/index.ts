@@ -4,6 +4,7 @@ export { Linear, Conv2d, ConvTranspose2d, GroupNorm, LayerNorm, Embedding, Dropo
 export { CausalSelfAttention, type KVCache, emptyCache, disposeCache } from "./attention.js";
 export { Adam, AdamW, type AdamOptions, clipGradNorm, warmupCosine, warmupConstant } from "./optim.js";
 export { Ema } from "./ema.js";
+export { BatchNorm2d, withoutBatchCounters } from "./batch-norm.js";
 export * as init from "./init.js";
 export {
   saveSafetensors,

@@ -18,7 +18,7 @@ import {
   type InceptionWeights,
 } from "../../src/eval/inception.js";
 import { loadStateDict } from "../../src/eval/pth.js";
-import { withoutBatchCounters } from "../../src/eval/batch-norm.js";
+import { withoutBatchCounters } from "../../src/nn/index.js";
 import { evaluate } from "../../src/eval/evaluate.js";
 import { mkdirSync } from "node:fs";
 import sharp from "sharp";

@@ -1,7 +1,7 @@
 // BatchNorm2d with torch.nn's parameter and buffer names (weight, bias, running_mean, running_var), so PyTorch
 // state dicts load one-to-one. In training mode libtorch updates the running statistics in place.
 import { type Tensor, batchNorm, ones, zeros } from "../tensor/index.js";
-import { Module } from "../nn/index.js";
+import { Module } from "./module.js";
 
 export class BatchNorm2d extends Module {
   weight: Tensor;
