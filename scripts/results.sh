@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the experiment suites behind README's results section, then writes their tables into README.
+#   bash scripts/results.sh [quick|standard]      (default quick)
+# Every suite resumes where it stopped, so this can be re-run after an interruption, or across sessions, and
+# only does what is missing. Set LASTFRAME_THREADS to share the machine with other work.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget="${1:-quick}"
+bash scripts/setup.sh
+run() { node bin/lastframe.js experiment "$@" --preset "$budget" --seeds 3 --quiet; }
+run main --data mnist --models hvae --out "results/main-mnist-hvae-$budget"
+run main --data mnist --models vqvae --out "results/main-mnist-vqvae-$budget"
+run controls --data mnist --models hvae --out "results/controls-mnist-hvae-$budget"
+run main --data fashion-mnist --models hvae --out "results/main-fashion-mnist-hvae-$budget"
+run main --data cifar10 --models hvae --out "results/main-cifar10-hvae-$budget"
+run controls --data fashion-mnist --models hvae --out "results/controls-fashion-mnist-hvae-$budget"
+run main --data fashion-mnist --models vqvae --out "results/main-fashion-mnist-vqvae-$budget"
+run controls --data mnist --models vqvae --out "results/controls-mnist-vqvae-$budget"
+node bin/lastframe.js report results --markdown --into README.md
