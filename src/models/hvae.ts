@@ -392,8 +392,9 @@ export class HVAE extends Module implements TrainableModel {
   readonly cfg: HVAEConfig;
   readonly shape: DataShape;
 
-  constructor(cfg: HVAEConfig, shape: DataShape) {
+  constructor(preset: HVAEConfig, shape: DataShape) {
     super();
+    const cfg = fitToSize(preset, shape.size);
     this.cfg = cfg;
     this.shape = shape;
     const encTokens = parseEnc(cfg.enc, shape.size);
@@ -551,6 +552,23 @@ export class HVAE extends Module implements TrainableModel {
 }
 
 // ***** the family *****
+
+/**
+ * Presets are written for 32×32 images. For a larger image (CelebA at 64×64) each doubling adds one block that
+ * pools 2× at the top of the encoder and one up-sampling latent group at the end of the decoder, so every preset
+ * works at every power-of-two size; an enc that already starts at the image size is used as written.
+ */
+export function fitToSize(cfg: HVAEConfig, size: number): HVAEConfig {
+  const top = Number(/^\s*(\d+)/.exec(cfg.enc)?.[1]);
+  if (!(top < size) || !Number.isInteger(Math.log2(size / top))) return cfg;
+  const encHead: string[] = [];
+  const decTail: string[] = [];
+  for (let r = top; r < size; r *= 2) {
+    encHead.unshift(`${2 * r}d2`);
+    decTail.push(`${2 * r}m${r}`);
+  }
+  return { ...cfg, enc: [...encHead, cfg.enc].join(","), dec: [cfg.dec, ...decTail].join(",") };
+}
 
 function validate(cfg: HVAEConfig): HVAEConfig {
   for (const k of ["width", "zdim", "mixtures"] as const)

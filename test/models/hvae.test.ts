@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DiscretisedLogistics } from "../../src/models/dmol.js";
-import { HVAE, gaussianKL, hvaeFamily, parseDec, parseEnc } from "../../src/models/hvae.js";
+import { HVAE, fitToSize, gaussianKL, hvaeFamily, parseDec, parseEnc } from "../../src/models/hvae.js";
 import {
   type Tensor,
   ArgumentError,
@@ -293,8 +293,22 @@ test("config errors name the key, token or preset and list the valid ones", () =
   });
   assert.throws(() => parseEnc("32d2,8x1"), ArgumentError);
   assert.throws(() => parseDec("1x1,4m8"), ArgumentError);
-  assert.throws(() => new HVAE(tiny, { channels: 3, size: 64, frames: 1 }), {
+  assert.throws(() => new HVAE({ ...tiny, enc: "24d2,12x1" }, { channels: 3, size: 64, frames: 1 }), {
     message:
-      'Bad token "32d2" in hps.enc "32d2,16d2,8d2,4d4,1x1": expected a block at resolution 64 (the resolution reached so far)',
+      'Bad token "24d2" in hps.enc "24d2,12x1": expected a block at resolution 64 (the resolution reached so far)',
   });
+});
+
+test("a 32×32 preset grows one pooling block and one up-sampling group per doubling (64×64 CelebA)", () => {
+  const m = new HVAE(tiny, { channels: 3, size: 64, frames: 2 });
+  assert.equal(m.cfg.enc, "64d2,32d2,16d2,8d2,4d4,1x1");
+  assert.equal(m.cfg.dec, "1x1,4m1,8m4,16m8,32m16,64m32");
+  assert.equal(fitToSize(tiny, 32), tiny, "32×32 data uses the preset as written");
+  tidy(() => {
+    const videos = randn([2, 2, 3, 64, 64]).clamp(-1, 1);
+    const { loss } = m.loss(videos, "main");
+    assert.ok(Number.isFinite(loss.item()));
+    assert.deepEqual(m.sample(2, { temperature: 1 }).shape, [2, 2, 3, 64, 64]);
+  });
+  m.dispose();
 });
