@@ -12,7 +12,11 @@ export interface Binding {
   info(h: Handle): [number, boolean, string, ...number[]];
   dispose(h: Handle): void;
   isDisposed(h: Handle): boolean;
+  /** Reports the tensor's storage to V8 as external memory, once, so the GC feels a leaked tensor's size. */
+  external(h: Handle): void;
   liveTensors(): number;
+  /** Bytes currently reported through external(). */
+  externalBytes(): number;
   setRequiresGrad(h: Handle, on: boolean): void;
   backward(h: Handle, grad: Handle | null, retainGraph: boolean): void;
   grad(h: Handle): Handle | null;

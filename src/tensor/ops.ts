@@ -309,6 +309,10 @@ export function getNumThreads(): number {
 export function liveTensors(): number {
   return native.liveTensors();
 }
+/** Bytes of tensors that no tidy() scope will free, as the GC is told of them (see scope.ts). */
+export function externalBytes(): number {
+  return native.externalBytes();
+}
 export function cudaAvailable(): boolean {
   return native.cudaAvailable();
 }

@@ -5,20 +5,27 @@
 interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
+  /**
+   * Called once the object belongs to no scope (made outside one, kept, or returned by the outermost tidy):
+   * only such objects can leak, so only they need to tell the GC what they hold.
+   */
+  unscoped?(): void;
 }
 
 const scopes: Set<Disposable>[] = [];
 
-/** Registers a new tensor with the innermost scope (no-op outside scopes). */
+/** Registers a new tensor with the innermost scope, or marks it unscoped outside scopes. */
 export function track<T extends Disposable>(t: T): T {
   const top = scopes[scopes.length - 1];
   if (top) top.add(t);
+  else t.unscoped?.();
   return t;
 }
 
 /** Exempts a tensor from every enclosing scope: it lives until disposed explicitly. */
 export function keep<T extends Disposable>(t: T): T {
   for (const s of scopes) s.delete(t);
+  t.unscoped?.();
   return t;
 }
 
@@ -54,8 +61,9 @@ export function tidy<T>(fn: () => T): T {
   collect(result, out, new Set());
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (out.has(t)) parent?.add(t);
-    else t.dispose();
+    if (!out.has(t)) t.dispose();
+    else if (parent) parent.add(t);
+    else t.unscoped?.();
   }
   return result;
 }

@@ -69,6 +69,11 @@ export class Tensor {
     return this.#h;
   }
 
+  /** Reports the storage to V8 (scope.ts calls this for tensors no scope will free). */
+  unscoped(): void {
+    if (this.#h !== null) native.external(this.#h);
+  }
+
   dispose(): void {
     if (this.#h !== null) {
       native.dispose(this.#h);

@@ -27,6 +27,23 @@ test("keep() exempts a tensor from every enclosing scope", () => {
   assert.equal(T.liveTensors(), before);
 });
 
+test("only tensors no scope will free count as V8 external memory", () => {
+  const external = T.externalBytes;
+  const mb = 2 ** 20;
+  const base = external();
+  T.tidy(() => {
+    T.zeros([4, mb / 16]); // 1 MiB freed by the scope: the GC need not hear of it
+    assert.equal(external(), base, "a scoped tensor was reported");
+  });
+  const loose = T.zeros([4, mb / 16]);
+  assert.equal(external() - base, mb, "an unscoped tensor was not reported");
+  const kept = T.tidy(() => T.keep(T.zeros([4, mb / 16])));
+  const returned = T.tidy(() => T.zeros([4, mb / 16]));
+  assert.equal(external() - base, 3 * mb, "kept or returned tensors were not reported");
+  T.dispose([loose, kept, returned]);
+  assert.equal(external(), base, "disposal did not give the memory back");
+});
+
 test("a throwing body frees what it created", () => {
   const before = T.liveTensors();
   assert.throws(() => T.tidy(() => T.ones([2]).add(T.ones([3]))), /must match/);
