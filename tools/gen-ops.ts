@@ -35,6 +35,8 @@ masked_fill.Scalar where.self embedding one_hot movedim.int unfold diagonal diag
 eq.Tensor eq.Scalar ne.Tensor ne.Scalar lt.Tensor lt.Scalar le.Tensor le.Scalar gt.Tensor gt.Scalar ge.Tensor
 ge.Scalar logical_and logical_or logical_not isnan isfinite isinf
 to.dtype to.dtype_layout item multinomial bernoulli.p bernoulli nonzero masked_select
+_foreach_mul_.Scalar _foreach_add_.List _foreach_add_.Scalar _foreach_add.List _foreach_addcmul_.Scalar
+_foreach_addcdiv_.Scalar _foreach_sqrt _foreach_div_.Scalar _foreach_norm.Scalar
 `;
 
 interface Param {
@@ -135,8 +137,11 @@ const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpp
 const RESERVED = new Set(["default", "function", "var", "new", "delete", "in", "with", "class", "return"]);
 
 function fnName(name: string, overload: string): string {
-  const inplace = name.endsWith("_") && !name.startsWith("_");
-  const base = camel(inplace ? name.slice(0, -1) : name) + (inplace ? "_" : "");
+  // A leading `_` (ATen's internal ops, e.g. `_foreach_mul_`) stays: `_foreachMul_Scalar`.
+  const lead = name.startsWith("_") ? "_" : "";
+  const core = name.slice(lead.length);
+  const inplace = core.endsWith("_");
+  const base = lead + camel(inplace ? core.slice(0, -1) : core) + (inplace ? "_" : "");
   if (!overload) return base;
   return base + camel(overload).replace(/^./, (c) => c.toUpperCase()).replace(/_/g, "");
 }

@@ -1,7 +1,7 @@
-// Adam and AdamW with PyTorch's update rule (torch.optim.Adam/AdamW, non-amsgrad, foreach=False), gradient
-// clipping by global norm and learning-rate schedules. State tensors are kept outside scopes and saved with
+// Adam and AdamW with PyTorch 1.13's update rule (torch.optim.Adam/AdamW, non-amsgrad, single-tensor path),
+// gradient clipping by global norm and learning-rate schedules. State tensors are kept outside scopes and saved with
 // stateDict() so a resumed run continues bit-for-bit.
-import { type Tensor, CheckpointError, expected, keep, noGrad, stack, tidy, zerosLike } from "../tensor/index.js";
+import { type Tensor, CheckpointError, expected, keep, noGrad, raw, stack, tidy, zerosLike } from "../tensor/index.js";
 
 export interface AdamOptions {
   lr?: number;
@@ -40,23 +40,36 @@ export class Adam {
     const [b1, b2] = this.betas;
     const bc1 = 1 - b1 ** this.step;
     const bc2Sqrt = Math.sqrt(1 - b2 ** this.step);
-    noGrad(() => {
-      this.params.forEach((p, i) =>
-        tidy(() => {
-          let g = p.grad;
+    noGrad(() =>
+      tidy(() => {
+        const ps: Tensor[] = [], gs: Tensor[] = [], m: Tensor[] = [], v: Tensor[] = [];
+        this.params.forEach((p, i) => {
+          const g = p.grad;
           if (g === null) return;
           const s = (this.#state[i] ??= { expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) });
-          if (this.weightDecay !== 0) {
-            if (this.decoupled) p.mul_(1 - this.lr * this.weightDecay);
-            else g = g.add(p, this.weightDecay);
-          }
-          s.expAvg.lerp_(g, 1 - b1);
-          s.expAvgSq.mul_(b2).addcmul_(g, g, 1 - b2);
-          const denom = s.expAvgSq.sqrt().div_(bc2Sqrt).add_(this.eps);
-          p.addcdiv_(s.expAvg, denom, -this.lr / bc1);
-        }),
-      );
-    });
+          ps.push(p);
+          gs.push(g);
+          m.push(s.expAvg);
+          v.push(s.expAvgSq);
+        });
+        if (ps.length === 0) return;
+        // One _foreach_ call per line of the update instead of one call per parameter: the same kernels per
+        // tensor, so the numbers match torch.optim.Adam's single-tensor path of PyTorch 1.13.
+        let grads = gs;
+        if (this.weightDecay !== 0) {
+          if (this.decoupled) raw._foreachMul_Scalar(ps, 1 - this.lr * this.weightDecay);
+          else grads = raw._foreachAddList(gs, ps, this.weightDecay);
+        }
+        raw._foreachMul_Scalar(m, b1);
+        raw._foreachAdd_List(m, grads, 1 - b1);
+        raw._foreachMul_Scalar(v, b2);
+        raw._foreachAddcmul_Scalar(v, grads, grads, 1 - b2);
+        const denom = raw._foreachSqrt(v);
+        raw._foreachDiv_Scalar(denom, bc2Sqrt);
+        raw._foreachAdd_Scalar(denom, this.eps);
+        raw._foreachAddcdiv_Scalar(ps, m, denom, -this.lr / bc1);
+      }),
+    );
   }
 
   /** Clears every parameter's gradient. */
@@ -118,9 +131,9 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): number {
     tidy(() => {
       const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
       if (grads.length === 0) return 0;
-      const total = stack(grads.map((g) => g.norm())).norm().item();
+      const total = stack(raw._foreachNormScalar(grads)).norm().item();
       const coef = maxNorm / (total + 1e-6);
-      if (coef < 1 && Number.isFinite(total)) for (const g of grads) g.mul_(coef);
+      if (coef < 1 && Number.isFinite(total)) raw._foreachMul_Scalar(grads, coef);
       return total;
     }),
   );

@@ -1065,4 +1065,49 @@ export function maskedSelect(self: Tensor, mask: Tensor): Tensor {
   return wrap(callOp(210, "aten::masked_select", "", [self.handle, mask.handle]) as Handle);
 }
 
-export const opCount = 211;
+/** aten::_foreach_mul_.Scalar(Tensor(a!)[] self, Scalar scalar) -> () */
+export function _foreachMul_Scalar(self: Tensor[], scalar: number | boolean): void {
+  callOp(211, "aten::_foreach_mul_", "Scalar", [handles(self), scalar]);
+}
+
+/** aten::_foreach_add_.List(Tensor(a!)[] self, Tensor[] other, *, Scalar alpha=1) -> () */
+export function _foreachAdd_List(self: Tensor[], other: Tensor[], alpha?: number | boolean): void {
+  callOp(212, "aten::_foreach_add_", "List", [handles(self), handles(other), alpha]);
+}
+
+/** aten::_foreach_add_.Scalar(Tensor(a!)[] self, Scalar scalar) -> () */
+export function _foreachAdd_Scalar(self: Tensor[], scalar: number | boolean): void {
+  callOp(213, "aten::_foreach_add_", "Scalar", [handles(self), scalar]);
+}
+
+/** aten::_foreach_add.List(Tensor[] self, Tensor[] other, *, Scalar alpha=1) -> Tensor[] */
+export function _foreachAddList(self: Tensor[], other: Tensor[], alpha?: number | boolean): Tensor[] {
+  return (callOp(214, "aten::_foreach_add", "List", [handles(self), handles(other), alpha]) as Handle[]).map(wrap);
+}
+
+/** aten::_foreach_addcmul_.Scalar(Tensor(a!)[] self, Tensor[] tensor1, Tensor[] tensor2, Scalar value=1) -> () */
+export function _foreachAddcmul_Scalar(self: Tensor[], tensor1: Tensor[], tensor2: Tensor[], value?: number | boolean): void {
+  callOp(215, "aten::_foreach_addcmul_", "Scalar", [handles(self), handles(tensor1), handles(tensor2), value]);
+}
+
+/** aten::_foreach_addcdiv_.Scalar(Tensor(a!)[] self, Tensor[] tensor1, Tensor[] tensor2, Scalar value=1) -> () */
+export function _foreachAddcdiv_Scalar(self: Tensor[], tensor1: Tensor[], tensor2: Tensor[], value?: number | boolean): void {
+  callOp(216, "aten::_foreach_addcdiv_", "Scalar", [handles(self), handles(tensor1), handles(tensor2), value]);
+}
+
+/** aten::_foreach_sqrt(Tensor[] self) -> Tensor[] */
+export function _foreachSqrt(self: Tensor[]): Tensor[] {
+  return (callOp(217, "aten::_foreach_sqrt", "", [handles(self)]) as Handle[]).map(wrap);
+}
+
+/** aten::_foreach_div_.Scalar(Tensor(a!)[] self, Scalar scalar) -> () */
+export function _foreachDiv_Scalar(self: Tensor[], scalar: number | boolean): void {
+  callOp(218, "aten::_foreach_div_", "Scalar", [handles(self), scalar]);
+}
+
+/** aten::_foreach_norm.Scalar(Tensor[] self, Scalar ord=2) -> Tensor[] */
+export function _foreachNormScalar(self: Tensor[], ord?: number | boolean): Tensor[] {
+  return (callOp(219, "aten::_foreach_norm", "Scalar", [handles(self), ord]) as Handle[]).map(wrap);
+}
+
+export const opCount = 220;
