@@ -21,6 +21,10 @@ export const packageRoot: string = (() => {
 const EXPECTED_TORCH = "1.13";
 
 function load(): Binding {
+  const threads = Number(process.env.LASTFRAME_THREADS) || availableParallelism();
+  // OpenBLAS (libtorch's BLAS here) starts its own thread pool when the addon is loaded, sized to the machine
+  // unless told otherwise; with LASTFRAME_THREADS=1 that pool's spare thread only competes for the other core.
+  process.env.OPENBLAS_NUM_THREADS ??= String(threads);
   const file = resolve(packageRoot, "native/build/Release/lastframe.node");
   const require = createRequire(import.meta.url);
   let binding: Binding;
@@ -45,7 +49,6 @@ function load(): Binding {
         "Set LIBTORCH_BYPASS_VERSION_CHECK=1 to use it anyway.",
     );
   }
-  const threads = Number(process.env.LASTFRAME_THREADS) || availableParallelism();
   binding.setNumThreads(threads);
   return binding;
 }
