@@ -20,6 +20,12 @@ export const sampleFlags = {
     help: "vqvae: sample among the most likely codes covering probability p (1: all)",
     default: 1,
   },
+  pixels: {
+    type: "string",
+    help: "hvae: draw each pixel from the likelihood, or show its expected value",
+    default: "sample",
+    choices: ["sample", "mean"],
+  },
   seed: { type: "int", help: "seed of the samples", default: 0 },
   batch: { type: "int", help: "samples generated at once", default: 64 },
   scale: { type: "int", help: "upscale each image by this factor in the outputs", default: 2 },
@@ -43,6 +49,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       temperature: f.temperature,
       topK: f.topK,
       topP: f.topP,
+      pixels: f.pixels as "sample" | "mean",
       seed: f.seed,
       batch: f.batch,
     });

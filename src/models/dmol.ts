@@ -4,7 +4,7 @@
 // an autoregressive network. Pixel values k = 0..255 sit at x = k/127.5 − 1 in [−1, 1]; each owns a bin of width
 // 2/255, the two extreme bins extend to ±∞, so the probabilities of the 256 values sum to exactly 1.
 import { Conv2d, Module } from "../nn/index.js";
-import { type Tensor, noGrad, rand, stack, where } from "../tensor/index.js";
+import { type Tensor, cat, noGrad, rand, stack, where } from "../tensor/index.js";
 
 const HALF_BIN = 1 / 255;
 
@@ -49,12 +49,15 @@ export class DiscretisedLogistics extends Module {
     return { logits, means, logScales, coefs };
   }
 
-  /** Channel c's means after adding the couplings to the earlier channels' (true or sampled) values (B, H, W). */
+  /**
+   * Channel c's component means (B, M, H, W) after adding the couplings to the earlier channels' values: true
+   * or sampled pixels (B, 1, H, W), or per-component means (B, M, H, W).
+   */
   #coupled(p: Mixture, earlier: Tensor[], c: number): Tensor {
     let mean = p.means.select(1, c);
     earlier.forEach((xPrev, prev) => {
       const k = (c * (c - 1)) / 2 + prev;
-      mean = mean.add(p.coefs[k]!.mul(xPrev.unsqueeze(1)));
+      mean = mean.add(p.coefs[k]!.mul(xPrev));
     });
     return mean;
   }
@@ -62,10 +65,10 @@ export class DiscretisedLogistics extends Module {
   /** log p(x) per pixel (B, H, W), channels summed, for x (B, C, H, W) on the 8-bit grid in [−1, 1]. */
   logProb(h: Tensor, x: Tensor): Tensor {
     const p = this.#split(this.conv.forward(h));
-    const xs = x.unbind(1);
+    const xs = x.unbind(1).map((xc) => xc.unsqueeze(1)); // (B, 1, H, W): broadcasts against the components
     let logp = p.logits.logSoftmax(1);
     for (let c = 0; c < this.channels; c++) {
-      const xc = xs[c]!.unsqueeze(1); // (B, 1, H, W) against the components (B, M, H, W)
+      const xc = xs[c]!;
       const logS = p.logScales.select(1, c);
       const centred = xc.sub(this.#coupled(p, xs.slice(0, c), c));
       const inv = logS.neg().exp();
@@ -84,10 +87,23 @@ export class DiscretisedLogistics extends Module {
     return logp.logsumexp(1);
   }
 
-  /** Samples x (B, C, H, W) in [−1, 1]: a component per pixel (Gumbel-max), then each channel in order. */
-  sample(h: Tensor): Tensor {
+  /**
+   * Samples x (B, C, H, W) in [−1, 1]: a component per pixel (Gumbel-max), then each channel in order. With
+   * `mean`, each pixel is instead the mixture's expected value (channel couplings applied per component): the
+   * picture of what the latents encode, without the per-pixel noise a short-trained likelihood still has.
+   */
+  sample(h: Tensor, mean = false): Tensor {
     return noGrad(() => {
       const p = this.#split(this.conv.forward(h));
+      if (mean) {
+        const weights = p.logits.softmax(1);
+        const perComponent: Tensor[] = [];
+        for (let c = 0; c < this.channels; c++) perComponent.push(this.#coupled(p, perComponent, c));
+        return stack(
+          perComponent.map((m) => m.mul(weights).sum([1]).clamp(-1, 1)),
+          1,
+        );
+      }
       const gumbel = rand(p.logits.shape)
         .clamp(1e-5, 1 - 1e-5)
         .log()
@@ -98,12 +114,17 @@ export class DiscretisedLogistics extends Module {
       const choose = (t: Tensor) => t.gather(1, pick).squeeze(1);
       const xs: Tensor[] = [];
       for (let c = 0; c < this.channels; c++) {
-        const mean = choose(this.#coupled(p, xs, c));
-        const u = rand(mean.shape).clamp(1e-5, 1 - 1e-5);
+        const centre = choose(this.#coupled(p, xs, c));
+        const u = rand(centre.shape).clamp(1e-5, 1 - 1e-5);
         const logistic = u.log().sub(u.neg().log1p()); // logit(u): a standard logistic sample
-        xs.push(mean.add(choose(p.logScales.select(1, c)).exp().mul(logistic)).clamp(-1, 1));
+        xs.push(
+          centre
+            .add(choose(p.logScales.select(1, c)).exp().mul(logistic))
+            .clamp(-1, 1)
+            .unsqueeze(1),
+        );
       }
-      return stack(xs, 1);
+      return cat(xs, 1);
     });
   }
 }

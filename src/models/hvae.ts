@@ -513,8 +513,9 @@ export class HVAE extends Module implements TrainableModel {
     return pad(inner, [p, p, p, p], { value: -1 });
   }
 
-  sample(n: number, opts: { temperature?: number } = {}): Tensor {
+  sample(n: number, opts: { temperature?: number; pixels?: "sample" | "mean" } = {}): Tensor {
     const temperature = opts.temperature ?? 1;
+    const mean = (opts.pixels ?? "sample") === "mean";
     if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
     if (!(temperature >= 0)) throw expected("a non-negative number", "temperature", temperature);
     return noGrad(() => {
@@ -523,7 +524,7 @@ export class HVAE extends Module implements TrainableModel {
       let sums: Map<number, Tensor> | null = null;
       for (let t = 0; t < this.shape.frames; t++) {
         const context = last && this.#frameContext(last, sums!, t);
-        const x = this.#clearPad(this.out.sample(this.dec.sample(n, context, temperature)));
+        const x = this.#clearPad(this.out.sample(this.dec.sample(n, context, temperature), mean));
         frames.push(x);
         if (t + 1 < this.shape.frames) {
           last = this.enc.forward(x);

@@ -35,11 +35,19 @@ export interface TrainableModel extends Module {
   evaluate(videos: Tensor, stage: string): Record<string, number>;
   /**
    * n generated videos (n, T, C, H, W) in [-1, 1]; the generated image is the last frame. topK / topP truncate
-   * the distributions of models that draw discrete codes (the VQ-VAE's prior); other models ignore them.
+   * the distributions of models that draw discrete codes (the VQ-VAE's prior); `pixels: "mean"` shows the
+   * expected value of a per-pixel likelihood instead of a draw from it (the HVAE's); other models ignore them.
    */
-  sample(n: number, opts?: { temperature?: number; topK?: number; topP?: number }): Tensor;
+  sample(n: number, opts?: SampleSettings): Tensor;
   /** Frozen features of clean images (B, C, H, W) → (B, D), for linear probes. */
   features?(images: Tensor): Tensor;
+}
+
+export interface SampleSettings {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  pixels?: "sample" | "mean";
 }
 
 /** Training settings a family suggests for a preset; flags and config files override them. */

@@ -32,6 +32,8 @@ export interface SampleOptions {
   /** Discrete-code models only (vqvae): keep the k most likely codes (0: all) / the most likely ones covering p. */
   topK?: number;
   topP?: number;
+  /** Likelihood models (hvae): draw each pixel ("sample", the default) or show its expected value ("mean"). */
+  pixels?: "sample" | "mean";
   /** Seeds the samples (default 0): the same seed and batch give the same samples. */
   seed?: number;
   /** Videos generated at once (default 64). */
@@ -83,7 +85,12 @@ export function sampleVideos(
       const bytes = tidy(() =>
         toBytes(
           cropVideos(
-            run.model.sample(k, { temperature: opts.temperature, topK: opts.topK, topP: opts.topP }),
+            run.model.sample(k, {
+              temperature: opts.temperature,
+              topK: opts.topK,
+              topP: opts.topP,
+              pixels: opts.pixels,
+            }),
             run.config.data.pad,
           ),
         ),

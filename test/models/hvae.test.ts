@@ -94,6 +94,34 @@ test("dmol: log-probability matches an independent formula for one pixel", () =>
   });
 });
 
+test("dmol: the mean pixels equal the average of many samples, couplings included (3 channels)", () => {
+  manualSeed(5);
+  tidy(() => {
+    const d = new DiscretisedLogistics(6, 3, 3);
+    // Small scales (log-scale biases −3; the log scales follow the 3 logits and 9 means) and means well inside
+    // (−1, 1), so that the clamp at the edges does not bias the average.
+    noGrad(() => {
+      d.conv.weight.mul_(0.3);
+      d.conv.bias!.narrow(0, 12, 9).fill_(-3);
+    });
+    const h = randn([2, 6, 2, 2]);
+    const mean = d.sample(h, true); // (2, 3, 2, 2)
+    assert.deepEqual(mean.shape, [2, 3, 2, 2]);
+    const draws = 20000;
+    const avg = d
+      .sample(
+        h
+          .unsqueeze(0)
+          .expand(draws, 2, 6, 2, 2)
+          .reshape(draws * 2, 6, 2, 2),
+      )
+      .reshape(draws, 2, 3, 2, 2)
+      .mean([0]);
+    assertClose(avg.toArray(), mean.toArray(), 0.01, "E[x] by Monte Carlo");
+    d.dispose();
+  });
+});
+
 test("gaussianKL is ≥ 0, zero for equal distributions, and matches a Monte-Carlo estimate", () => {
   manualSeed(4);
   tidy(() => {
