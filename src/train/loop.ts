@@ -147,8 +147,14 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
   const cfg = resolveRunConfig(saved ? mergeInputs(saved as unknown as RunInput, input) : input);
   const data = await loadRunData(cfg);
   const shape = completeWithData(cfg, data.train);
+  // Training longer is the one change a resume accepts: the steps left follow the longer cosine schedule
+  // (a warm restart of the learning rate), so the run no longer equals one trained to the new total from scratch.
+  const longer = saved !== null && cfg.train.steps > saved.train.steps;
   if (saved) {
-    const diff = configDifferences(saved, cfg);
+    const diff = configDifferences(
+      saved,
+      longer ? { ...cfg, train: { ...cfg.train, steps: saved.train.steps } } : cfg,
+    );
     if (diff.length)
       throw new ArgumentError(
         `${dir} holds a run with a different config, refusing to mix them:\n  ${diff.join("\n  ")}`,
@@ -167,11 +173,20 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
     );
   }
   mkdirSync(dir, { recursive: true });
-  if (!saved)
+  if (!saved || longer) {
+    const extended = longer
+      ? { extendedFrom: `${saved.train.steps} steps, at ${new Date().toISOString()}` }
+      : {};
     writeFileAtomic(
       join(dir, "config.json"),
-      JSON.stringify({ ...cfg, provenance: provenance() }, null, 2) + "\n",
+      JSON.stringify(
+        { ...cfg, provenance: { ...saved?.provenance, ...provenance(), ...extended } },
+        null,
+        2,
+      ) + "\n",
     );
+  }
+  if (longer) log(`training longer: ${saved.train.steps} → ${cfg.train.steps} steps per stage`);
   removePartialCheckpoints(dir);
   const ema = new Ema(model, t.emaDecay);
   const evalModel = withRng(t.seed + 1, () => family.create(cfg.hps, shape)).eval();

@@ -167,6 +167,28 @@ test("a run folder is never overwritten, and resuming with a different config is
   assert.equal(done.step, 2);
 });
 
+test("a resume may train longer (the config records it); fewer steps are refused", async () => {
+  const dir = join(root, "longer");
+  await train(tiny(2), dir, { output: "quiet" });
+  const done = await train({ train: { steps: 4 } }, dir, { resume: true, output: "quiet" });
+  assert.equal(done.step, 4);
+  assert.deepEqual(
+    records(dir)
+      .filter((r) => r.type === "train")
+      .map((r) => r.step),
+    [1, 2, 3, 4],
+  );
+  const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as {
+    train: { steps: number };
+    provenance: { extendedFrom: string };
+  };
+  assert.equal(cfg.train.steps, 4);
+  assert.match(cfg.provenance.extendedFrom, /^2 steps, at /);
+  await assert.rejects(train({ train: { steps: 3 } }, dir, { resume: true, output: "quiet" }), {
+    message: /train\.steps: 4 in the run, 3 requested/,
+  });
+});
+
 test("non-finite losses are skipped and counted; persistent ones stop the run, keeping the last good checkpoint", async () => {
   // hvae tiny whose loss turns NaN from the 4th step on.
   let calls = 0;
