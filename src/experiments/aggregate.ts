@@ -91,13 +91,19 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
   const { columns, rows } = suiteTable(res);
   const minutes =
     res.runs.reduce((a, r) => a + (Number.isFinite(r.trainSeconds) ? r.trainSeconds : 0), 0) / 60;
+  // A suite still running (or stopped part-way) says how much of it the table covers.
+  const planned = new Set(res.runs.map((r) => r.row)).size * res.seeds.length;
+  const done =
+    res.runs.length < planned
+      ? `${res.runs.length} of ${planned} runs (re-running the command finishes the rest)`
+      : `${res.runs.length} runs`;
   const total = minutes < 120 ? `${minutes.toFixed(0)} min` : `${(minutes / 60).toFixed(1)} h`;
   return [
     `### ${res.suite} on ${res.data} (${res.budget} budget, seeds ${res.seeds.join(", ")})`,
     "",
     markdownTable(columns, rows),
     "",
-    `Made by \`${suiteCommand(res, dir)}\` on ${res.hardware}: ${res.runs.length} runs, ${total} of`,
+    `Made by \`${suiteCommand(res, dir)}\` on ${res.hardware}: ${done}, ${total} of`,
     `training in all. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the feature space`,
     `of lastframe's own ${res.data} feature network, so they compare rows of this table only.`,
     "",

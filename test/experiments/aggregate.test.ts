@@ -66,7 +66,7 @@ test("mean ± sample std over seeds, per row, in first-appearance order", () => 
   // 5 runs of 1, 1, 2, 3, 2 minutes
   assert.match(
     md,
-    /Made by `npx lastframe experiment main --data mnist --preset quick --seeds 3 --models hvae --out results\/x` on test: 5 runs, 9 min of/,
+    /Made by `npx lastframe experiment main --data mnist --preset quick --seeds 3 --models hvae --out results\/x` on test: 5 of 6 runs \(re-running the command finishes the rest\), 9 min of/,
   );
 });
 
