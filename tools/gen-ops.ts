@@ -70,7 +70,11 @@ function parseSchema(schema: string): { params: Param[]; returns: string[] } {
     const eq = part.indexOf("=");
     const decl = eq >= 0 ? part.slice(0, eq) : part;
     const sp = decl.lastIndexOf(" ");
-    params.push({ name: decl.slice(sp + 1), type: decl.slice(0, sp).replace(/\([a-z!*> -]+\)/g, ""), hasDefault: eq >= 0 });
+    params.push({
+      name: decl.slice(sp + 1),
+      type: decl.slice(0, sp).replace(/\([a-z!*> -]+\)/g, ""),
+      hasDefault: eq >= 0,
+    });
   }
   let ret = schema.slice(arrow + 5).trim();
   if (ret.startsWith("(")) ret = ret.slice(1, -1);
@@ -94,7 +98,9 @@ function tsType(type: string): { ts: string; conv: (v: string) => string } {
   }
   switch (base) {
     case "Tensor":
-      return optional ? { ts: "Tensor | null", conv: (v) => `optHandle(${v})` } : { ts: "Tensor", conv: (v) => `${v}.handle` };
+      return optional
+        ? { ts: "Tensor | null", conv: (v) => `optHandle(${v})` }
+        : { ts: "Tensor", conv: (v) => `${v}.handle` };
     case "int":
     case "SymInt":
     case "float":
@@ -120,7 +126,8 @@ function returnType(returns: string[]): { ts: string; conv: (v: string) => strin
   const one = (r: string): { ts: string; conv: (v: string) => string } => {
     if (r === "Tensor") return { ts: "Tensor", conv: (v) => `wrap(${v} as Handle)` };
     if (r === "Tensor[]") return { ts: "Tensor[]", conv: (v) => `(${v} as Handle[]).map(wrap)` };
-    if (r === "int" || r === "float" || r === "Scalar" || r === "SymInt") return { ts: "number", conv: (v) => `${v} as number` };
+    if (r === "int" || r === "float" || r === "Scalar" || r === "SymInt")
+      return { ts: "number", conv: (v) => `${v} as number` };
     if (r === "bool") return { ts: "boolean", conv: (v) => `${v} as boolean` };
     throw new Error(`gen-ops: no TypeScript type for return type ${r}`);
   };
@@ -143,7 +150,12 @@ function fnName(name: string, overload: string): string {
   const inplace = core.endsWith("_");
   const base = lead + camel(inplace ? core.slice(0, -1) : core) + (inplace ? "_" : "");
   if (!overload) return base;
-  return base + camel(overload).replace(/^./, (c) => c.toUpperCase()).replace(/_/g, "");
+  return (
+    base +
+    camel(overload)
+      .replace(/^./, (c) => c.toUpperCase())
+      .replace(/_/g, "")
+  );
 }
 
 function generate(): string {

@@ -32,7 +32,10 @@ class ReferenceNet extends Module {
     let h = this.c1.forward(x).relu();
     h = this.c2.forward(h).relu();
     h = this.c3.forward(h).relu();
-    return this.fc.forward(h.mean([2, 3])).square().mean();
+    return this.fc
+      .forward(h.mean([2, 3]))
+      .square()
+      .mean();
   }
 }
 

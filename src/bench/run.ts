@@ -29,7 +29,10 @@ export const benchDefaults: BenchOptions = {
 };
 
 /** glibc's environment spelling of the mallopt calls in native/addon.cc. */
-const SAME_ALLOCATOR = { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(1 << 30) };
+const SAME_ALLOCATOR = {
+  MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(1 << 30),
+};
 
 export interface BenchResult {
   name: string;
@@ -68,7 +71,8 @@ class TorchWorker {
 
   request(cmd: object): Promise<Record<string, unknown>> {
     return new Promise((resolveLine, reject) => {
-      const onExit = () => reject(new Error(`PyTorch worker exited: ${this.#stderr.trim().split("\n").pop() ?? ""}`));
+      const onExit = () =>
+        reject(new Error(`PyTorch worker exited: ${this.#stderr.trim().split("\n").pop() ?? ""}`));
       this.#proc.once("exit", onExit);
       this.#proc.once("error", reject);
       this.#pending.push((line) => {
@@ -98,10 +102,17 @@ function timeSteps(step: () => void, n: number): number[] {
   return ms;
 }
 
-export async function runBench(cases: BenchCase[], opts: BenchOptions, log: (s: string) => void = () => {}): Promise<BenchResult[]> {
+export async function runBench(
+  cases: BenchCase[],
+  opts: BenchOptions,
+  log: (s: string) => void = () => {},
+): Promise<BenchResult[]> {
   const threads = getNumThreads();
   const tuned = opts.torchAllocator === "same" && process.env.LASTFRAME_MALLOC !== "default";
-  const worker = opts.python && cases.some((c) => c.twin) ? new TorchWorker(opts.python, tuned ? SAME_ALLOCATOR : {}) : null;
+  const worker =
+    opts.python && cases.some((c) => c.twin)
+      ? new TorchWorker(opts.python, tuned ? SAME_ALLOCATOR : {})
+      : null;
   const results: BenchResult[] = [];
   try {
     for (const c of cases) {
@@ -109,7 +120,8 @@ export async function runBench(cases: BenchCase[], opts: BenchOptions, log: (s: 
       manualSeed(0);
       const runner = c.setup();
       const twin = worker && c.twin ? c.twin : null;
-      if (twin) await worker!.request({ op: "setup", case: twin.case, args: twin.args ?? {}, threads, seed: 0 });
+      if (twin)
+        await worker!.request({ op: "setup", case: twin.case, args: twin.args ?? {}, threads, seed: 0 });
       const warmup = c.repeat?.warmup ?? opts.warmup;
       const rounds = c.repeat?.rounds ?? opts.rounds;
       const steps = c.repeat?.steps ?? opts.stepsPerRound;

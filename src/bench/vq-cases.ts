@@ -11,11 +11,14 @@ import { VQVAE } from "../models/vqvae.js";
 import type { BenchCase, Runner } from "./cases.js";
 
 const cfg: VQConfig = { ...hps.standard, dropout: 0 };
-const CHANNELS = 1, SIZE = 32;
+const CHANNELS = 1,
+  SIZE = 32;
 const perFrame = cfg.grid * cfg.grid;
 
 function makePrior(frames: number): CodePrior {
-  return frames === 1 ? new CodePrior(cfg, cfg.codes, perFrame) : new VideoCodePrior(cfg, cfg.codes, perFrame, frames, cfg.attention);
+  return frames === 1
+    ? new CodePrior(cfg, cfg.codes, perFrame)
+    : new VideoCodePrior(cfg, cfg.codes, perFrame, frames, cfg.attention);
 }
 
 /** A training step: loss, backward, Adam; everything the step creates is freed by its scope. */
@@ -66,7 +69,8 @@ function priorCase(batch: number, frames: number): BenchCase {
 }
 
 function samplingCase(cache: boolean): BenchCase {
-  const n = 64, frames = 4;
+  const n = 64,
+    frames = 4;
   return {
     name: cache ? "vq-sample-kv" : "vq-sample-nokv",
     description: `sample ${n} videos of ${frames} frames of 8×8 codes ${cache ? "with" : "without"} the key/value cache`,

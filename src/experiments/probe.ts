@@ -5,7 +5,16 @@ import type { ImageSet } from "../data/index.js";
 import { forEachBatch } from "../data/loader.js";
 import { Adam, Linear } from "../nn/index.js";
 import type { TrainableModel } from "../models/model.js";
-import { type Tensor, cat, crossEntropy, fromTyped, keep, manualSeed, tidy, dispose } from "../tensor/index.js";
+import {
+  type Tensor,
+  cat,
+  crossEntropy,
+  fromTyped,
+  keep,
+  manualSeed,
+  tidy,
+  dispose,
+} from "../tensor/index.js";
 import { ArgumentError } from "../tensor/errors.js";
 
 export interface ProbeOptions {
@@ -30,15 +39,22 @@ function labels(set: ImageSet, limit: number): Tensor {
 }
 
 /** Test accuracy of a linear classifier on the model's features. Full-batch Adam; deterministic. */
-export function linearProbe(model: TrainableModel, data: { train: ImageSet; test: ImageSet }, o: ProbeOptions): number {
+export function linearProbe(
+  model: TrainableModel,
+  data: { train: ImageSet; test: ImageSet },
+  o: ProbeOptions,
+): number {
   if (!model.features) throw new ArgumentError("this model family exposes no features for a linear probe");
   return tidy(() => {
     const ftr = features(model, data.train, o.trainImages, o.pad);
     const fte = features(model, data.test, o.testImages, o.pad);
     // Standardise with the training statistics: one learning rate then suits every model's feature scale.
-    const mean = ftr.mean(0, true), std = ftr.std(0, { keepdim: true }).add(1e-6);
-    const xtr = ftr.sub(mean).div(std), xte = fte.sub(mean).div(std);
-    const ytr = labels(data.train, o.trainImages), yte = labels(data.test, o.testImages);
+    const mean = ftr.mean(0, true),
+      std = ftr.std(0, { keepdim: true }).add(1e-6);
+    const xtr = ftr.sub(mean).div(std),
+      xte = fte.sub(mean).div(std);
+    const ytr = labels(data.train, o.trainImages),
+      yte = labels(data.test, o.testImages);
     const classes = Math.max(...ytr.toArray(), ...yte.toArray()) + 1;
     manualSeed(0);
     const head = new Linear(xtr.size(1), classes);

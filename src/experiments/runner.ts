@@ -58,7 +58,10 @@ function trainingTimes(dir: string): { seconds: number; imagesPerSecond: number 
   const train = lines.map((l) => JSON.parse(l) as MetricsRecord).filter((r) => r.type === "train");
   const last = train[train.length - 1];
   const ips = train.map((r) => r.images_per_s ?? NaN).filter(Number.isFinite);
-  return { seconds: last?.time ?? NaN, imagesPerSecond: ips.length ? ips.reduce((a, b) => a + b, 0) / ips.length : NaN };
+  return {
+    seconds: last?.time ?? NaN,
+    imagesPerSecond: ips.length ? ips.reduce((a, b) => a + b, 0) / ips.length : NaN,
+  };
 }
 
 /** Linear-probe accuracy of a finished run's frozen encoder, cached in probe.json. */
@@ -68,7 +71,12 @@ async function probeAccuracy(dir: string, budget: Budget): Promise<number> {
   const run = await openRun(dir);
   try {
     const data = await loadRunData(run.config);
-    const o = { trainImages: budget.probeImages, testImages: budget.probeImages, steps: 300, pad: run.config.data.pad };
+    const o = {
+      trainImages: budget.probeImages,
+      testImages: budget.probeImages,
+      steps: 300,
+      pad: run.config.data.pad,
+    };
     const accuracy = linearProbe(run.model, data, o);
     writeFileAtomic(path, JSON.stringify({ accuracy, ...o }, null, 2) + "\n");
     return accuracy;

@@ -53,16 +53,34 @@ export function suiteRows(suite: string, models: string[]): Row[] {
   for (const m of models) {
     switch (suite) {
       case "main":
-        rows.push(imageRow(m), videoRow(m, "noise-chain"), videoRow(m, "blur-chain"), videoRow(m, "independent"), videoRow(m, "expressive"));
+        rows.push(
+          imageRow(m),
+          videoRow(m, "noise-chain"),
+          videoRow(m, "blur-chain"),
+          videoRow(m, "independent"),
+          videoRow(m, "expressive"),
+        );
         break;
       case "frames":
-        rows.push(imageRow(m), videoRow(m, "expressive", 2), videoRow(m, "expressive", 4), videoRow(m, "expressive", 8));
+        rows.push(
+          imageRow(m),
+          videoRow(m, "expressive", 2),
+          videoRow(m, "expressive", 4),
+          videoRow(m, "expressive", 8),
+        );
         break;
       case "controls":
         rows.push(
           imageRow(m),
           videoRow(m, "expressive"),
-          { key: `${m}-data-size-t${T}`, model: m, label: `image model on all ${T} frames (data-size control)`, spec: "expressive", frames: T, framesAsImages: true },
+          {
+            key: `${m}-data-size-t${T}`,
+            model: m,
+            label: `image model on all ${T} frames (data-size control)`,
+            spec: "expressive",
+            frames: T,
+            framesAsImages: true,
+          },
           { ...videoRow(m, "noise-control"), label: `video, non-informative frames (noise), T = ${T}` },
         );
         break;
@@ -70,7 +88,9 @@ export function suiteRows(suite: string, models: string[]): Row[] {
         rows.push(imageRow(m), videoRow(m, "noise-chain"), videoRow(m, "expressive"));
         break;
       default:
-        throw new ArgumentError(`Unknown suite ${JSON.stringify(suite)}. Valid suites: ${suiteNames.join(", ")}`);
+        throw new ArgumentError(
+          `Unknown suite ${JSON.stringify(suite)}. Valid suites: ${suiteNames.join(", ")}`,
+        );
     }
   }
   return rows;

@@ -8,7 +8,10 @@ const families: ModelFamily<any>[] = [hvaeFamily, vqFamily];
 
 export function getFamily(name: string): ModelFamily {
   const f = families.find((x) => x.name === name);
-  if (!f) throw new ArgumentError(`Unknown model ${JSON.stringify(name)}. Valid models: ${familyNames().join(", ")}`);
+  if (!f)
+    throw new ArgumentError(
+      `Unknown model ${JSON.stringify(name)}. Valid models: ${familyNames().join(", ")}`,
+    );
   return f;
 }
 
@@ -18,6 +21,7 @@ export function familyNames(): string[] {
 
 /** Adds a family defined outside lastframe (plugins, tests); its name must be new. */
 export function registerFamily(family: ModelFamily<any>): void {
-  if (families.some((f) => f.name === family.name)) throw new ArgumentError(`A model family named ${JSON.stringify(family.name)} is already registered`);
+  if (families.some((f) => f.name === family.name))
+    throw new ArgumentError(`A model family named ${JSON.stringify(family.name)} is already registered`);
   families.push(family);
 }

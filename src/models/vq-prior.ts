@@ -5,7 +5,18 @@
 // so position p reads codes < p and predicts code p. Sampling feeds one code at a time through a key/value cache:
 // each new code costs one position's work instead of re-running the prefix. vq-video.ts extends this model to the
 // codes of all frames of a pseudo video.
-import { CausalSelfAttention, Dropout, Embedding, LayerNorm, Linear, Module, disposeCache, emptyCache, init, type KVCache } from "../nn/index.js";
+import {
+  CausalSelfAttention,
+  Dropout,
+  Embedding,
+  LayerNorm,
+  Linear,
+  Module,
+  disposeCache,
+  emptyCache,
+  init,
+  type KVCache,
+} from "../nn/index.js";
 import { applyDropout } from "../nn/attention.js";
 import {
   type Tensor,
@@ -109,8 +120,10 @@ export function pick(logits: Tensor, temperature: number, topK: number, topP: nu
 
 export function sampleOptions(o: SampleOptions): Required<SampleOptions> {
   const r = { temperature: o.temperature ?? 1, topK: o.topK ?? 0, topP: o.topP ?? 1, cache: o.cache ?? true };
-  if (!(r.temperature >= 0 && Number.isFinite(r.temperature))) throw expected("a non-negative number (0: the most likely code)", "temperature", r.temperature);
-  if (!(Number.isInteger(r.topK) && r.topK >= 0)) throw expected("a non-negative integer (0: off)", "topK", r.topK);
+  if (!(r.temperature >= 0 && Number.isFinite(r.temperature)))
+    throw expected("a non-negative number (0: the most likely code)", "temperature", r.temperature);
+  if (!(Number.isInteger(r.topK) && r.topK >= 0))
+    throw expected("a non-negative integer (0: off)", "topK", r.topK);
   if (!(r.topP > 0 && r.topP <= 1)) throw expected("a number in (0, 1] (1: off)", "topP", r.topP);
   return r;
 }
@@ -131,10 +144,16 @@ export class CodePrior extends Module {
    * `codes` is the codebook size K; `positions` the codes per image (g·g). `length` is the codes per sample:
    * `positions` for an image, more for the video prior.
    */
-  constructor(readonly cfg: PriorConfig, readonly codes: number, readonly positions: number, readonly length = positions) {
+  constructor(
+    readonly cfg: PriorConfig,
+    readonly codes: number,
+    readonly positions: number,
+    readonly length = positions,
+  ) {
     super();
     if (!isPositiveInt(cfg.layers)) throw expected("positive integer", "layers", cfg.layers);
-    if (!isPositiveInt(cfg.embd) || cfg.embd % cfg.heads) throw expected(`a positive multiple of heads=${cfg.heads}`, "embd", cfg.embd);
+    if (!isPositiveInt(cfg.embd) || cfg.embd % cfg.heads)
+      throw expected(`a positive multiple of heads=${cfg.heads}`, "embd", cfg.embd);
     this.tok = new Embedding(codes + 1, cfg.embd);
     this.pos = new Embedding(positions, cfg.embd);
     this.drop = new Dropout(cfg.dropout);
@@ -150,7 +169,8 @@ export class CodePrior extends Module {
         if (m.bias) init.zeros_(m.bias);
       }
     }
-    for (const b of this.blocks) for (const l of [b.attn.proj, b.mlp.proj]) init.normal_(l.weight, 0.02 / Math.sqrt(2 * cfg.layers));
+    for (const b of this.blocks)
+      for (const l of [b.attn.proj, b.mlp.proj]) init.normal_(l.weight, 0.02 / Math.sqrt(2 * cfg.layers));
   }
 
   /** Position embeddings of sequence positions [start, start + n) → (n, embd). */
@@ -188,7 +208,9 @@ export class CodePrior extends Module {
   protected codeNll(logits: Tensor, codes: Tensor): Tensor {
     const shape = codes.shape;
     // (…, K) → (N, K)
-    return crossEntropy(logits.reshape(-1, this.codes), codes.reshape(-1), { reduction: "none" }).view(...shape);
+    return crossEntropy(logits.reshape(-1, this.codes), codes.reshape(-1), { reduction: "none" }).view(
+      ...shape,
+    );
   }
 
   /** Negative log-likelihood in nats of each code of sequences (B, L) → (B, L). */
@@ -200,7 +222,9 @@ export class CodePrior extends Module {
   sample(n: number, opts: SampleOptions = {}): Tensor {
     if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
     const o = sampleOptions(opts);
-    return noGrad(() => tidy(() => this.extend(full([n, 1], this.codes, { dtype: "int64" }), 0, this.length, o)));
+    return noGrad(() =>
+      tidy(() => this.extend(full([n, 1], this.codes, { dtype: "int64" }), 0, this.length, o)),
+    );
   }
 
   /**
@@ -214,7 +238,8 @@ export class CodePrior extends Module {
     if (o.cache) {
       const caches = this.blocks.map(() => emptyCache());
       try {
-        let input = prefix, at = start;
+        let input = prefix,
+          at = start;
         for (let i = 0; i < count; i++) {
           const [x, s] = [input, at];
           out.push(tidy(() => next(this.logits(x, s, caches))));

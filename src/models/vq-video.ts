@@ -13,7 +13,18 @@
 //
 // With T = 1 both variants are exactly the image prior: the temporal embedding starts at zero and there is one
 // frame, hence one window.
-import { type Tensor, arange, cat, expected, full, noGrad, raw, scalar, tidy, zeros } from "../tensor/index.js";
+import {
+  type Tensor,
+  arange,
+  cat,
+  expected,
+  full,
+  noGrad,
+  raw,
+  scalar,
+  tidy,
+  zeros,
+} from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
 import { CodePrior, type PriorConfig, type SampleOptions, sampleOptions } from "./vq-prior.js";
 
@@ -24,10 +35,17 @@ export class VideoCodePrior extends CodePrior {
   /** Embeddings of the frame index, added to the spatial position embeddings. */
   time: Tensor;
 
-  constructor(cfg: PriorConfig, codes: number, perFrame: number, readonly frames: number, readonly attention: FrameAttention) {
+  constructor(
+    cfg: PriorConfig,
+    codes: number,
+    perFrame: number,
+    readonly frames: number,
+    readonly attention: FrameAttention,
+  ) {
     super(cfg, codes, perFrame, frames * perFrame);
     if (!isPositiveInt(frames)) throw expected("positive integer", "frames", frames);
-    if (!frameAttentions.includes(attention)) throw expected(`one of ${frameAttentions.join(", ")}`, "attention", attention);
+    if (!frameAttentions.includes(attention))
+      throw expected(`one of ${frameAttentions.join(", ")}`, "attention", attention);
     // Zero: at initialisation the video prior sees each frame as the image prior sees the image.
     this.time = this.param(zeros([frames, cfg.embd]));
   }
@@ -46,14 +64,18 @@ export class VideoCodePrior extends CodePrior {
   override nll(codes: Tensor): Tensor {
     if (!this.#markov) return super.nll(codes);
     const [B, L] = codes.shape as [number, number];
-    const S = this.positions, W = this.frames - 1;
+    const S = this.positions,
+      W = this.frames - 1;
     // (B, T·S) → (B, T − 1, 2S): window t holds frames t − 1 and t.
     const windows = raw.unfold(codes, 1, 2 * S, S);
     // (T·S, D) → (T − 1, 2S, D): each window keeps its tokens' absolute positions.
     const positions = raw.unfold(this.positionEmbeddings(0, L), 0, 2 * S, S).transpose(1, 2);
     const x = this.tok.forward(this.inputs(windows)).add(positions);
     // (B, T − 1, 2S, D) → (B·(T − 1), 2S, D) → logits → NLL (B, T − 1, 2S)
-    const nll = this.codeNll(this.transform(x.reshape(B * W, 2 * S, -1)).view(B, W, 2 * S, this.codes), windows);
+    const nll = this.codeNll(
+      this.transform(x.reshape(B * W, 2 * S, -1)).view(B, W, 2 * S, this.codes),
+      windows,
+    );
     // Frame 1 from the first window's first half; frame t from window t's second half.
     return cat([nll.select(1, 0).narrow(1, 0, S), nll.narrow(2, S, S).reshape(B, W * S)], 1);
   }
@@ -67,7 +89,8 @@ export class VideoCodePrior extends CodePrior {
       tidy(() => {
         const start = full([n, 1], this.codes, { dtype: "int64" });
         const frames = [this.extend(start, 0, S, o)];
-        for (let t = 1; t < this.frames; t++) frames.push(this.extend(cat([start, frames[t - 1]!], 1), (t - 1) * S, S, o));
+        for (let t = 1; t < this.frames; t++)
+          frames.push(this.extend(cat([start, frames[t - 1]!], 1), (t - 1) * S, S, o));
         return cat(frames, 1);
       }),
     );

@@ -61,7 +61,11 @@ export const defaults: VQVAEConfig = {
 /** Peak signal-to-noise ratio in dB of each image (N, C, H, W) in [-1, 1] (peak-to-peak 2) → (N). */
 export function psnr(x: Tensor, ref: Tensor): Tensor {
   const mse = x.clamp(-1, 1).sub(ref).square().mean([1, 2, 3]);
-  return mse.reciprocal().mul(4).log().mul(10 / Math.LN10);
+  return mse
+    .reciprocal()
+    .mul(4)
+    .log()
+    .mul(10 / Math.LN10);
 }
 
 // ***** blocks *****
@@ -94,7 +98,9 @@ class Encoder extends Module {
     super();
     // Halve the resolution with 4×4 stride-2 convs; the early, high-resolution ones get half the channels.
     const widths = Array.from({ length: levels }, (_, i) => (i === levels - 1 ? cfg.width : cfg.width / 2));
-    this.down = widths.map((w, i) => new Conv2d(i === 0 ? channels : widths[i - 1]!, w, 4, { stride: 2, padding: 1 }));
+    this.down = widths.map(
+      (w, i) => new Conv2d(i === 0 ? channels : widths[i - 1]!, w, 4, { stride: 2, padding: 1 }),
+    );
     this.mid = new Conv2d(cfg.width, cfg.width, 3, { padding: 1 });
     this.res = resStack(cfg);
     this.out = new Conv2d(cfg.width, cfg.codeDim, 1);
@@ -118,7 +124,9 @@ class Decoder extends Module {
     this.inp = new Conv2d(cfg.codeDim, cfg.width, 3, { padding: 1 });
     this.res = resStack(cfg);
     const widths = Array.from({ length: levels }, (_, i) => (i === levels - 1 ? channels : cfg.width / 2));
-    this.up = widths.map((w, i) => new ConvTranspose2d(i === 0 ? cfg.width : widths[i - 1]!, w, 4, { stride: 2, padding: 1 }));
+    this.up = widths.map(
+      (w, i) => new ConvTranspose2d(i === 0 ? cfg.width : widths[i - 1]!, w, 4, { stride: 2, padding: 1 }),
+    );
   }
   forward(z: Tensor): Tensor {
     let h = this.inp.forward(z);
@@ -219,7 +227,10 @@ export class Codebook extends Module {
         this.size.copy_(where(dead, full([K], restartBelow), this.size));
         // Laplace smoothing keeps a code with a near-zero count from dividing by zero.
         const n = this.size.sum();
-        const smoothed = this.size.add(1e-5).div(n.add(K * 1e-5)).mul(n);
+        const smoothed = this.size
+          .add(1e-5)
+          .div(n.add(K * 1e-5))
+          .mul(n);
         this.embed.copy_(this.sum.div(smoothed.unsqueeze(1)));
       } else {
         this.embed.copy_(where(deadRows, fresh, this.embed));
@@ -241,11 +252,17 @@ export class VQVAE extends Module {
   vq: Codebook;
   dec: Decoder;
 
-  constructor(readonly cfg: VQVAEConfig, readonly channels: number, readonly size: number) {
+  constructor(
+    readonly cfg: VQVAEConfig,
+    readonly channels: number,
+    readonly size: number,
+  ) {
     super();
     const levels = Math.log2(size / cfg.grid);
     if (!Number.isInteger(levels) || levels < 1)
-      throw new ArgumentError(`VQVAE: image size ${size} is not grid ${cfg.grid} times a power of two (2, 4, 8, …)`);
+      throw new ArgumentError(
+        `VQVAE: image size ${size} is not grid ${cfg.grid} times a power of two (2, 4, 8, …)`,
+      );
     this.enc = new Encoder(cfg, channels, levels);
     this.vq = new Codebook(cfg);
     this.dec = new Decoder(cfg, channels, levels);
@@ -277,6 +294,9 @@ export class VQVAE extends Module {
   loss(x: Tensor): VQVAELoss {
     const out = this.forward(x);
     const recon = mseLoss(out.recon, x);
-    return { loss: recon.add(out.loss), stats: { recon, vq: out.loss, perplexity: out.perplexity, usage: out.usage } };
+    return {
+      loss: recon.add(out.loss),
+      stats: { recon, vq: out.loss, perplexity: out.perplexity, usage: out.usage },
+    };
   }
 }

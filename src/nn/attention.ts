@@ -30,7 +30,11 @@ export class CausalSelfAttention extends Module {
   qkv: Linear;
   proj: Linear;
   drop: Dropout;
-  constructor(readonly dim: number, readonly heads: number, dropout = 0) {
+  constructor(
+    readonly dim: number,
+    readonly heads: number,
+    dropout = 0,
+  ) {
     super();
     if (dim % heads) throw expected(`a divisor of dim=${dim}`, "heads in CausalSelfAttention", heads);
     this.qkv = new Linear(dim, 3 * dim);
@@ -54,8 +58,13 @@ export class CausalSelfAttention extends Module {
     const [B, T, C] = x.shape as [number, number, number];
     const hd = C / this.heads;
     // (B, T, 3C) → 3 × (B, heads, T, hd)
-    const [q, kNew, vNew] = this.qkv.forward(x).view(B, T, 3, this.heads, hd).permute(2, 0, 3, 1, 4).unbind(0) as [Tensor, Tensor, Tensor];
-    let k = kNew, v = vNew;
+    const [q, kNew, vNew] = this.qkv
+      .forward(x)
+      .view(B, T, 3, this.heads, hd)
+      .permute(2, 0, 3, 1, 4)
+      .unbind(0) as [Tensor, Tensor, Tensor];
+    let k = kNew,
+      v = vNew;
     const cache = opts.cache;
     if (cache?.k && cache.v) {
       k = cat([cache.k, kNew], 2);

@@ -6,7 +6,10 @@ export class Ema {
   /** Shadow copies of every parameter and buffer, by state-dict name. */
   readonly shadow: Map<string, Tensor>;
 
-  constructor(model: Module, readonly decay = 0.9999) {
+  constructor(
+    model: Module,
+    readonly decay = 0.9999,
+  ) {
     this.shadow = new Map(noGrad(() => model.namedTensors().map(([n, t]) => [n, keep(t.detach().clone())])));
   }
 

@@ -27,7 +27,11 @@ function positive(layer: string, name: string, v: unknown): number {
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean } = {},
+  ) {
     super();
     positive("Linear", "inFeatures", inFeatures);
     positive("Linear", "outFeatures", outFeatures);
@@ -59,7 +63,12 @@ export class Conv2d extends Module {
     const groups = opts.groups ?? 1;
     if (inChannels % groups || outChannels % groups)
       throw expected(`a divisor of ${inChannels} and ${outChannels}`, "groups in Conv2d", groups);
-    this.opts = { stride: opts.stride ?? 1, padding: opts.padding ?? 0, dilation: opts.dilation ?? 1, groups };
+    this.opts = {
+      stride: opts.stride ?? 1,
+      padding: opts.padding ?? 0,
+      dilation: opts.dilation ?? 1,
+      groups,
+    };
     const shape = [outChannels, inChannels / groups, kernel, kernel];
     this.weight = this.param(defaultWeight_(empty(shape), fanIn(shape)));
     this.bias = opts.bias === false ? null : this.param(defaultWeight_(empty([outChannels]), fanIn(shape)));
@@ -73,7 +82,12 @@ export class ConvTranspose2d extends Module {
   weight: Tensor;
   bias: Tensor | null;
   readonly opts: Required<Omit<Conv2dOptions, "bias">> & { outputPadding: number };
-  constructor(inChannels: number, outChannels: number, kernel: number, opts: Conv2dOptions & { outputPadding?: number } = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernel: number,
+    opts: Conv2dOptions & { outputPadding?: number } = {},
+  ) {
     super();
     positive("ConvTranspose2d", "inChannels", inChannels);
     positive("ConvTranspose2d", "outChannels", outChannels);
@@ -99,10 +113,15 @@ export class ConvTranspose2d extends Module {
 export class GroupNorm extends Module {
   weight: Tensor;
   bias: Tensor;
-  constructor(readonly groups: number, channels: number, readonly eps = 1e-5) {
+  constructor(
+    readonly groups: number,
+    channels: number,
+    readonly eps = 1e-5,
+  ) {
     super();
     positive("GroupNorm", "groups", groups);
-    if (!isPositiveInt(channels) || channels % groups) throw expected(`a positive multiple of ${groups}`, "channels in GroupNorm", channels);
+    if (!isPositiveInt(channels) || channels % groups)
+      throw expected(`a positive multiple of ${groups}`, "channels in GroupNorm", channels);
     this.weight = this.param(ones([channels]));
     this.bias = this.param(zeros([channels]));
   }
@@ -115,7 +134,10 @@ export class LayerNorm extends Module {
   weight: Tensor;
   bias: Tensor | null;
   readonly eps: number;
-  constructor(readonly dim: number, opts: { eps?: number; bias?: boolean } = {}) {
+  constructor(
+    readonly dim: number,
+    opts: { eps?: number; bias?: boolean } = {},
+  ) {
     super();
     positive("LayerNorm", "dim", dim);
     this.eps = opts.eps ?? 1e-5;
@@ -129,7 +151,10 @@ export class LayerNorm extends Module {
 
 export class Embedding extends Module {
   weight: Tensor;
-  constructor(readonly count: number, readonly dim: number) {
+  constructor(
+    readonly count: number,
+    readonly dim: number,
+  ) {
     super();
     positive("Embedding", "count", count);
     positive("Embedding", "dim", dim);

@@ -84,7 +84,10 @@ export abstract class Module {
       if (missing.length || unexpected.length)
         throw new CheckpointError(
           `state dict does not match the model${where}: ` +
-            [missing.length ? `missing ${missing.join(", ")}` : "", unexpected.length ? `unexpected ${unexpected.join(", ")}` : ""]
+            [
+              missing.length ? `missing ${missing.join(", ")}` : "",
+              unexpected.length ? `unexpected ${unexpected.join(", ")}` : "",
+            ]
               .filter(Boolean)
               .join("; "),
         );
@@ -93,8 +96,10 @@ export abstract class Module {
       for (const [name, target] of own) {
         const src = state.get(name);
         if (!src) continue;
-        const a = target.shape.join(","), b = src.shape.join(",");
-        if (a !== b) throw new CheckpointError(`shape mismatch for ${name}${where}: model has [${a}], file has [${b}]`);
+        const a = target.shape.join(","),
+          b = src.shape.join(",");
+        if (a !== b)
+          throw new CheckpointError(`shape mismatch for ${name}${where}: model has [${a}], file has [${b}]`);
         tidy(() => target.copy_(src.dtype === target.dtype ? src : src.to(target.dtype)));
       }
     });
@@ -108,5 +113,6 @@ export abstract class Module {
 
 function* visit(path: string, value: unknown): Generator<[string, Tensor | Module]> {
   if (value instanceof Tensor || value instanceof Module) yield [path, value];
-  else if (Array.isArray(value)) for (let i = 0; i < value.length; i++) yield* visit(`${path}.${i}`, value[i]);
+  else if (Array.isArray(value))
+    for (let i = 0; i < value.length; i++) yield* visit(`${path}.${i}`, value[i]);
 }

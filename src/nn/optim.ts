@@ -1,7 +1,17 @@
 // Adam and AdamW with PyTorch 1.13's update rule (torch.optim.Adam/AdamW, non-amsgrad, single-tensor path),
 // gradient clipping by global norm and learning-rate schedules. State tensors are kept outside scopes and saved with
 // stateDict() so a resumed run continues bit-for-bit.
-import { type Tensor, CheckpointError, expected, keep, noGrad, raw, stack, tidy, zerosLike } from "../tensor/index.js";
+import {
+  type Tensor,
+  CheckpointError,
+  expected,
+  keep,
+  noGrad,
+  raw,
+  stack,
+  tidy,
+  zerosLike,
+} from "../tensor/index.js";
 
 export interface AdamOptions {
   lr?: number;
@@ -24,13 +34,18 @@ export class Adam {
   #state: (ParamState | null)[];
 
   /** `decoupled` selects AdamW: weight decay applied to the weights, not added to the gradient. */
-  constructor(readonly params: Tensor[], opts: AdamOptions = {}, readonly decoupled = false) {
+  constructor(
+    readonly params: Tensor[],
+    opts: AdamOptions = {},
+    readonly decoupled = false,
+  ) {
     this.lr = opts.lr ?? 1e-3;
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? (decoupled ? 1e-2 : 0);
     if (!(this.lr >= 0)) throw expected("a non-negative number", "lr", this.lr);
-    for (const [i, b] of this.betas.entries()) if (!(b >= 0 && b < 1)) throw expected("a number in [0, 1)", `betas[${i}]`, b);
+    for (const [i, b] of this.betas.entries())
+      if (!(b >= 0 && b < 1)) throw expected("a number in [0, 1)", `betas[${i}]`, b);
     this.#state = params.map(() => null);
   }
 
@@ -42,7 +57,10 @@ export class Adam {
     const bc2Sqrt = Math.sqrt(1 - b2 ** this.step);
     noGrad(() =>
       tidy(() => {
-        const ps: Tensor[] = [], gs: Tensor[] = [], m: Tensor[] = [], v: Tensor[] = [];
+        const ps: Tensor[] = [],
+          gs: Tensor[] = [],
+          m: Tensor[] = [],
+          v: Tensor[] = [];
         this.params.forEach((p, i) => {
           const g = p.grad;
           if (g === null) return;
@@ -93,13 +111,17 @@ export class Adam {
     this.lr = meta.lr;
     noGrad(() =>
       this.params.forEach((p, i) => {
-        const a = tensors.get(`${i}.exp_avg`), b = tensors.get(`${i}.exp_avg_sq`);
+        const a = tensors.get(`${i}.exp_avg`),
+          b = tensors.get(`${i}.exp_avg_sq`);
         if (!a || !b) {
-          if (this.step > 0 && p.requiresGrad && (a || b)) throw new CheckpointError(`optimizer state for parameter ${i} is incomplete`);
+          if (this.step > 0 && p.requiresGrad && (a || b))
+            throw new CheckpointError(`optimizer state for parameter ${i} is incomplete`);
           return;
         }
         if (a.shape.join() !== p.shape.join())
-          throw new CheckpointError(`optimizer state ${i}.exp_avg has shape [${a.shape}] but the parameter has [${p.shape}]`);
+          throw new CheckpointError(
+            `optimizer state ${i}.exp_avg has shape [${a.shape}] but the parameter has [${p.shape}]`,
+          );
         const s = (this.#state[i] ??= { expAvg: keep(zerosLike(p)), expAvgSq: keep(zerosLike(p)) });
         s.expAvg.copy_(a);
         s.expAvgSq.copy_(b);
@@ -140,7 +162,12 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): number {
 }
 
 /** Linear warm-up to `lr` over `warmup` steps, then cosine decay to `minLr` at `total` steps. */
-export function warmupCosine(o: { lr: number; warmup: number; total: number; minLr?: number }): (step: number) => number {
+export function warmupCosine(o: {
+  lr: number;
+  warmup: number;
+  total: number;
+  minLr?: number;
+}): (step: number) => number {
   const minLr = o.minLr ?? 0;
   return (step) => {
     if (step < o.warmup) return (o.lr * (step + 1)) / o.warmup;

@@ -60,7 +60,8 @@ export function decodeSafetensors(buf: Buffer, source = "safetensors data"): Loa
   const fail = (why: string) => new CheckpointError(`${source} is not a valid safetensors file: ${why}`);
   if (buf.length < 8) throw fail(`it has ${buf.length} bytes, fewer than the 8-byte header length`);
   const headerLen = Number(buf.readBigUInt64LE(0));
-  if (headerLen > buf.length - 8) throw fail(`header length ${headerLen} exceeds the file size ${buf.length} (truncated?)`);
+  if (headerLen > buf.length - 8)
+    throw fail(`header length ${headerLen} exceeds the file size ${buf.length} (truncated?)`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Metadata>;
   try {
     header = JSON.parse(buf.subarray(8, 8 + headerLen).toString("utf8"));
@@ -82,7 +83,8 @@ export function decodeSafetensors(buf: Buffer, source = "safetensors data"): Loa
       throw fail(`tensor ${name} does not start where the previous one ends`);
     expectedStart = e.data_offsets[1];
   }
-  if (expectedStart !== dataLen) throw fail(`the tensors cover ${expectedStart} bytes but the data area has ${dataLen} (truncated?)`);
+  if (expectedStart !== dataLen)
+    throw fail(`the tensors cover ${expectedStart} bytes but the data area has ${dataLen} (truncated?)`);
   const tensors = new Map<string, Tensor>();
   for (const [name, e] of entries) {
     const dtype = FROM_ST.get(e.dtype);
@@ -90,8 +92,10 @@ export function decodeSafetensors(buf: Buffer, source = "safetensors data"): Loa
     const [begin, end] = e.data_offsets;
     const Ctor = arrayTypeOf(dtype);
     const numel = e.shape.reduce((a, b) => a * b, 1);
-    if ((end - begin) !== numel * Ctor.BYTES_PER_ELEMENT)
-      throw fail(`tensor ${name} has ${end - begin} bytes but shape [${e.shape}] of ${e.dtype} needs ${numel * Ctor.BYTES_PER_ELEMENT}`);
+    if (end - begin !== numel * Ctor.BYTES_PER_ELEMENT)
+      throw fail(
+        `tensor ${name} has ${end - begin} bytes but shape [${e.shape}] of ${e.dtype} needs ${numel * Ctor.BYTES_PER_ELEMENT}`,
+      );
     // Copy into an aligned buffer: typed arrays need element alignment, the file gives none per tensor.
     const bytes = new Uint8Array(end - begin);
     bytes.set(buf.subarray(dataStart + begin, dataStart + end));
@@ -105,7 +109,9 @@ export function loadSafetensors(path: string): Loaded {
   try {
     buf = readFileSync(path);
   } catch (err) {
-    throw new CheckpointError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CheckpointError(
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return decodeSafetensors(buf, path);
 }
@@ -113,7 +119,8 @@ export function loadSafetensors(path: string): Loaded {
 /** Saves a module's state dict, and its config as JSON beside it (`model.safetensors` + `model.json`). */
 export function saveModule(path: string, module: Module, config?: unknown): void {
   saveSafetensors(path, module.stateDict(), { format: "pt" });
-  if (config !== undefined) writeFileAtomic(path.replace(/\.safetensors$/, "") + ".json", JSON.stringify(config, null, 2) + "\n");
+  if (config !== undefined)
+    writeFileAtomic(path.replace(/\.safetensors$/, "") + ".json", JSON.stringify(config, null, 2) + "\n");
 }
 
 /** Loads weights saved by saveModule (or by Python's safetensors) into a module of matching architecture. */

@@ -16,7 +16,10 @@ export function findResults(paths: string[], maxDepth = 4): Found {
   const found: Found = { suites: [], runs: [] };
   const visit = (dir: string, depth: number) => {
     if (existsSync(join(dir, "results.json")))
-      found.suites.push({ dir, results: JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as SuiteResults });
+      found.suites.push({
+        dir,
+        results: JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as SuiteResults,
+      });
     if (existsSync(join(dir, "config.json")) && existsSync(join(dir, "metrics.jsonl"))) {
       found.runs.push(dir);
       return;
@@ -28,11 +31,14 @@ export function findResults(paths: string[], maxDepth = 4): Found {
     }
   };
   for (const p of paths) {
-    if (!existsSync(p) || !statSync(p).isDirectory()) throw new DataError(`${p} is not a folder of runs or results`);
+    if (!existsSync(p) || !statSync(p).isDirectory())
+      throw new DataError(`${p} is not a folder of runs or results`);
     visit(p, 0);
   }
   if (!found.suites.length && !found.runs.length)
-    throw new DataError(`found no results.json or run folder (config.json + metrics.jsonl) under ${paths.join(", ")}`);
+    throw new DataError(
+      `found no results.json or run folder (config.json + metrics.jsonl) under ${paths.join(", ")}`,
+    );
   return found;
 }
 
@@ -69,7 +75,9 @@ function curve(run: string, records: Metric[], type: string, key: string) {
 function latest(run: string, ext: string): string | null {
   const dir = join(run, "samples");
   if (!existsSync(dir)) return null;
-  const files = readdirSync(dir).filter((f) => f.endsWith(ext)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(ext))
+    .sort();
   return files.length ? join(dir, files[files.length - 1]!) : null;
 }
 
@@ -82,14 +90,30 @@ export function reportData(found: Found, root: string, title = "lastframe report
   }));
   const metrics = new Map(found.runs.map((r) => [r, readMetrics(r)]));
   const charts: ReportChart[] = [];
-  const lossKey = (ms: Metric[]) => (ms.some((m) => m.type === "train" && typeof m.loss === "number") ? "loss" : null);
-  const trainSeries = found.runs.filter((r) => lossKey(metrics.get(r)!)).map((r) => curve(name(r), metrics.get(r)!, "train", "loss"));
-  if (trainSeries.length) charts.push({ title: "Training loss", chart: { series: trainSeries, xLabel: "step", yLabel: "loss", title: "training loss" } });
+  const lossKey = (ms: Metric[]) =>
+    ms.some((m) => m.type === "train" && typeof m.loss === "number") ? "loss" : null;
+  const trainSeries = found.runs
+    .filter((r) => lossKey(metrics.get(r)!))
+    .map((r) => curve(name(r), metrics.get(r)!, "train", "loss"));
+  if (trainSeries.length)
+    charts.push({
+      title: "Training loss",
+      chart: { series: trainSeries, xLabel: "step", yLabel: "loss", title: "training loss" },
+    });
   const evalKeys = new Set<string>();
-  for (const ms of metrics.values()) for (const m of ms) if (m.type === "eval") for (const [k, v] of Object.entries(m)) if (typeof v === "number" && k !== "step" && k !== "time") evalKeys.add(k);
+  for (const ms of metrics.values())
+    for (const m of ms)
+      if (m.type === "eval")
+        for (const [k, v] of Object.entries(m))
+          if (typeof v === "number" && k !== "step" && k !== "time") evalKeys.add(k);
   for (const key of [...evalKeys].slice(0, 4)) {
-    const series = found.runs.map((r) => curve(name(r), metrics.get(r)!, "eval", key)).filter((s) => s.x.length);
-    charts.push({ title: `Test ${key}`, chart: { series, xLabel: "step", yLabel: key, title: `test ${key}` } });
+    const series = found.runs
+      .map((r) => curve(name(r), metrics.get(r)!, "eval", key))
+      .filter((s) => s.x.length);
+    charts.push({
+      title: `Test ${key}`,
+      chart: { series, xLabel: "step", yLabel: key, title: `test ${key}` },
+    });
   }
   const galleries: ReportGallery[] = [];
   const images = found.runs.flatMap((r) => {
@@ -99,15 +123,24 @@ export function reportData(found: Found, root: string, title = "lastframe report
       if (f) out.push({ data: readFileSync(f), caption: `${name(r)}: ${basename(f)}` });
     }
     const preview = join(r, "pseudo-videos.gif");
-    if (existsSync(preview)) out.push({ data: readFileSync(preview), caption: `${name(r)}: training pseudo videos` });
+    if (existsSync(preview))
+      out.push({ data: readFileSync(preview), caption: `${name(r)}: training pseudo videos` });
     return out;
   });
-  if (images.length) galleries.push({ title: "Samples and pseudo videos", description: "Latest sample grid (generated last frames) and GIFs of each run.", images });
+  if (images.length)
+    galleries.push({
+      title: "Samples and pseudo videos",
+      description: "Latest sample grid (generated last frames) and GIFs of each run.",
+      images,
+    });
   const runs: ReportRun[] = found.runs.map((r) => {
     const evalPath = join(r, "eval.json");
     return {
       name: name(r),
-      config: { config: JSON.parse(readFileSync(join(r, "config.json"), "utf8")), eval: existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : undefined },
+      config: {
+        config: JSON.parse(readFileSync(join(r, "config.json"), "utf8")),
+        eval: existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : undefined,
+      },
     };
   });
   return {

@@ -1,16 +1,7 @@
 // Tensor element types. Codes are c10::ScalarType values (native/addon.cc passes them straight to libtorch).
 
 export type DType =
-  | "uint8"
-  | "int8"
-  | "int16"
-  | "int32"
-  | "int64"
-  | "float16"
-  | "float32"
-  | "float64"
-  | "bool"
-  | "bfloat16";
+  "uint8" | "int8" | "int16" | "int32" | "int64" | "float16" | "float32" | "float64" | "bool" | "bfloat16";
 
 const codes: Record<DType, number> = {
   uint8: 0,
@@ -31,7 +22,8 @@ export const dtypes = Object.keys(codes) as DType[];
 
 export function dtypeCode(d: DType): number {
   const c = codes[d];
-  if (c === undefined) throw new TypeError(`Expected one of ${dtypes.join(", ")} for dtype but received ${String(d)}`);
+  if (c === undefined)
+    throw new TypeError(`Expected one of ${dtypes.join(", ")} for dtype but received ${String(d)}`);
   return c;
 }
 
@@ -54,14 +46,24 @@ export type TypedArray =
 /** The JS array type that holds a dtype's elements (16-bit floats as raw Uint16 bits, bool as Uint8). */
 export function arrayTypeOf(d: DType) {
   switch (d) {
-    case "float32": return Float32Array;
-    case "float64": return Float64Array;
-    case "int32": return Int32Array;
-    case "int64": return BigInt64Array;
-    case "uint8": case "bool": return Uint8Array;
-    case "int8": return Int8Array;
-    case "int16": return Int16Array;
-    case "float16": case "bfloat16": return Uint16Array;
+    case "float32":
+      return Float32Array;
+    case "float64":
+      return Float64Array;
+    case "int32":
+      return Int32Array;
+    case "int64":
+      return BigInt64Array;
+    case "uint8":
+    case "bool":
+      return Uint8Array;
+    case "int8":
+      return Int8Array;
+    case "int16":
+      return Int16Array;
+    case "float16":
+    case "bfloat16":
+      return Uint16Array;
   }
 }
 

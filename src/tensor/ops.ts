@@ -66,7 +66,14 @@ export function randperm(n: number, opts: Creation = {}): Tensor {
 export function arange(start: number, end?: number, step = 1, opts: Creation = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
   const ints = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
-  return ops.arangeStartStep(start, end, step, opts.dtype ?? (ints ? "int64" : "float32"), null, opts.device ?? "cpu");
+  return ops.arangeStartStep(
+    start,
+    end,
+    step,
+    opts.dtype ?? (ints ? "int64" : "float32"),
+    null,
+    opts.device ?? "cpu",
+  );
 }
 export function linspace(start: number, end: number, steps: number, opts: Creation = {}): Tensor {
   return ops.linspace(start, end, steps, opts.dtype ?? "float32", null, opts.device ?? "cpu");
@@ -74,17 +81,31 @@ export function linspace(start: number, end: number, steps: number, opts: Creati
 export function eye(n: number, opts: Creation = {}): Tensor {
   return ops.eye(n, opts.dtype ?? "float32", null, opts.device ?? "cpu");
 }
-export function zerosLike(t: Tensor): Tensor { return ops.zerosLike(t); }
-export function onesLike(t: Tensor): Tensor { return ops.onesLike(t); }
-export function randnLike(t: Tensor): Tensor { return ops.randnLike(t); }
-export function randLike(t: Tensor): Tensor { return ops.randLike(t); }
-export function fullLike(t: Tensor, value: number): Tensor { return ops.fullLike(t, value); }
+export function zerosLike(t: Tensor): Tensor {
+  return ops.zerosLike(t);
+}
+export function onesLike(t: Tensor): Tensor {
+  return ops.onesLike(t);
+}
+export function randnLike(t: Tensor): Tensor {
+  return ops.randnLike(t);
+}
+export function randLike(t: Tensor): Tensor {
+  return ops.randLike(t);
+}
+export function fullLike(t: Tensor, value: number): Tensor {
+  return ops.fullLike(t, value);
+}
 
 /**
  * A tensor from data: a typed array (its natural dtype unless `dtype` is given) or nested/flat numbers
  * (float32 by default). `shape` defaults to the data's length, or the nesting of nested arrays.
  */
-export function tensor(data: TypedArray | number[] | number[][] | number[][][], shape?: Shape, opts: Creation = {}): Tensor {
+export function tensor(
+  data: TypedArray | number[] | number[][] | number[][][],
+  shape?: Shape,
+  opts: Creation = {},
+): Tensor {
   let values: TypedArray;
   let inferred: number[];
   if (ArrayBuffer.isView(data)) {
@@ -102,7 +123,10 @@ export function tensor(data: TypedArray | number[] | number[][] | number[][][], 
     dtypeCode(dtype); // validates the name
     // 16-bit floats are built as float32 and cast by libtorch.
     const Ctor = dtype === "float16" || dtype === "bfloat16" ? Float32Array : arrayTypeOf(dtype);
-    values = Ctor === BigInt64Array ? BigInt64Array.from(flatValues, (v) => BigInt(Math.trunc(v))) : (Ctor as Float64ArrayConstructor).from(flatValues);
+    values =
+      Ctor === BigInt64Array
+        ? BigInt64Array.from(flatValues, (v) => BigInt(Math.trunc(v)))
+        : (Ctor as Float64ArrayConstructor).from(flatValues);
     return fromTyped(values, shape ?? inferred, { ...opts, dtype });
   }
   return fromTyped(values, shape ?? inferred, opts);
@@ -184,8 +208,20 @@ export function convTranspose2d(
   bias: Tensor | null = null,
   o: ConvOptions & { outputPadding?: number | number[] } = {},
 ): Tensor {
-  check(x.rank === 4 || x.rank === 3, () => `convTranspose2d: input must be rank 4 (N, C, H, W), got rank ${x.rank}`);
-  return ops.convTranspose2dInput(x, weight, bias, o.stride ?? 1, o.padding ?? 0, o.outputPadding ?? 0, o.groups ?? 1, o.dilation ?? 1);
+  check(
+    x.rank === 4 || x.rank === 3,
+    () => `convTranspose2d: input must be rank 4 (N, C, H, W), got rank ${x.rank}`,
+  );
+  return ops.convTranspose2dInput(
+    x,
+    weight,
+    bias,
+    o.stride ?? 1,
+    o.padding ?? 0,
+    o.outputPadding ?? 0,
+    o.groups ?? 1,
+    o.dilation ?? 1,
+  );
 }
 
 export interface PoolOptions {
@@ -194,10 +230,25 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
-export function avgPool2d(x: Tensor, kernel: number | number[], o: PoolOptions & { countIncludePad?: boolean } = {}): Tensor {
-  return ops.avgPool2d(x, kernel, o.stride ?? kernel, o.padding ?? 0, o.ceilMode ?? false, o.countIncludePad ?? true);
+export function avgPool2d(
+  x: Tensor,
+  kernel: number | number[],
+  o: PoolOptions & { countIncludePad?: boolean } = {},
+): Tensor {
+  return ops.avgPool2d(
+    x,
+    kernel,
+    o.stride ?? kernel,
+    o.padding ?? 0,
+    o.ceilMode ?? false,
+    o.countIncludePad ?? true,
+  );
 }
-export function maxPool2d(x: Tensor, kernel: number | number[], o: PoolOptions & { dilation?: number } = {}): Tensor {
+export function maxPool2d(
+  x: Tensor,
+  kernel: number | number[],
+  o: PoolOptions & { dilation?: number } = {},
+): Tensor {
   return ops.maxPool2d(x, kernel, o.stride ?? kernel, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false);
 }
 export function adaptiveAvgPool2d(x: Tensor, size: number | [number, number]): Tensor {
@@ -214,7 +265,10 @@ export interface InterpolateOptions {
 /** Resizes (N, C, H, W) images, like torch.nn.functional.interpolate. */
 export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
   check(x.rank === 4, () => `interpolate: input must be rank 4 (N, C, H, W), got rank ${x.rank}`);
-  check((o.size === undefined) !== (o.scaleFactor === undefined), () => "interpolate: give exactly one of size and scaleFactor");
+  check(
+    (o.size === undefined) !== (o.scaleFactor === undefined),
+    () => "interpolate: give exactly one of size and scaleFactor",
+  );
   const size = o.size ?? null;
   const scales = o.scaleFactor === undefined ? null : [o.scaleFactor, o.scaleFactor];
   const mode = o.mode ?? "nearest";
@@ -224,7 +278,11 @@ export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
 }
 
 /** Pads the last dimensions: pads = [left, right, top, bottom, …] as in torch.nn.functional.pad. */
-export function pad(x: Tensor, pads: number[], o: { mode?: "constant" | "reflect" | "replicate"; value?: number } = {}): Tensor {
+export function pad(
+  x: Tensor,
+  pads: number[],
+  o: { mode?: "constant" | "reflect" | "replicate"; value?: number } = {},
+): Tensor {
   const mode = o.mode ?? "constant";
   if (mode === "constant") return ops.constantPadNd(x, pads, o.value ?? 0);
   if (mode === "reflect") return ops.reflectionPad2d(x, pads);
@@ -232,20 +290,48 @@ export function pad(x: Tensor, pads: number[], o: { mode?: "constant" | "reflect
   throw expected('"constant", "reflect" or "replicate"', "mode in pad", mode);
 }
 
-export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+export function groupNorm(
+  x: Tensor,
+  groups: number,
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  eps = 1e-5,
+): Tensor {
   check(x.size(1) % groups === 0, () => `groupNorm: channels ${x.size(1)} not divisible by groups ${groups}`);
   return ops.groupNorm(x, groups, weight, bias, eps);
 }
-export function layerNorm(x: Tensor, shape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+export function layerNorm(
+  x: Tensor,
+  shape: number[],
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  eps = 1e-5,
+): Tensor {
   return ops.layerNorm(x, shape, weight, bias, eps);
 }
 export function batchNorm(
   x: Tensor,
   runningMean: Tensor | null,
   runningVar: Tensor | null,
-  o: { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number } = {},
+  o: {
+    weight?: Tensor | null;
+    bias?: Tensor | null;
+    training?: boolean;
+    momentum?: number;
+    eps?: number;
+  } = {},
 ): Tensor {
-  return ops.batchNorm(x, o.weight ?? null, o.bias ?? null, runningMean, runningVar, o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5, false);
+  return ops.batchNorm(
+    x,
+    o.weight ?? null,
+    o.bias ?? null,
+    runningMean,
+    runningVar,
+    o.training ?? false,
+    o.momentum ?? 0.1,
+    o.eps ?? 1e-5,
+    false,
+  );
 }
 export function embedding(weight: Tensor, indices: Tensor): Tensor {
   return ops.embedding(weight, indices);
@@ -263,7 +349,14 @@ export function crossEntropy(
   target: Tensor,
   o: { reduction?: Reduction; ignoreIndex?: number; labelSmoothing?: number } = {},
 ): Tensor {
-  return ops.crossEntropyLoss(logits, target, null, reductionCode(o.reduction ?? "mean"), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0);
+  return ops.crossEntropyLoss(
+    logits,
+    target,
+    null,
+    reductionCode(o.reduction ?? "mean"),
+    o.ignoreIndex ?? -100,
+    o.labelSmoothing ?? 0,
+  );
 }
 export function mseLoss(a: Tensor, b: Tensor, reduction: Reduction = "mean"): Tensor {
   return ops.mseLoss(a, b, reductionCode(reduction));
@@ -272,14 +365,22 @@ export function mseLoss(a: Tensor, b: Tensor, reduction: Reduction = "mean"): Te
 // ***** sampling grids (geometric augmentation) *****
 
 /** Sampling grid (N, H, W, 2) for affine matrices theta (N, 2, 3), as torch.nn.functional.affine_grid. */
-export function affineGrid(theta: Tensor, size: [number, number, number, number], alignCorners = false): Tensor {
+export function affineGrid(
+  theta: Tensor,
+  size: [number, number, number, number],
+  alignCorners = false,
+): Tensor {
   return ops.affineGridGenerator(theta, size, alignCorners);
 }
 /** Samples x at grid locations, as torch.nn.functional.grid_sample. */
 export function gridSample(
   x: Tensor,
   grid: Tensor,
-  o: { mode?: "bilinear" | "nearest"; padding?: "zeros" | "border" | "reflection"; alignCorners?: boolean } = {},
+  o: {
+    mode?: "bilinear" | "nearest";
+    padding?: "zeros" | "border" | "reflection";
+    alignCorners?: boolean;
+  } = {},
 ): Tensor {
   const mode = { bilinear: 0, nearest: 1 }[o.mode ?? "bilinear"];
   const padding = { zeros: 0, border: 1, reflection: 2 }[o.padding ?? "zeros"];

@@ -38,7 +38,8 @@ function collect(value: unknown, into: Set<Disposable>, seen: Set<unknown>): voi
   }
   if (Array.isArray(value)) for (const v of value) collect(v, into, seen);
   else if (value instanceof Map) for (const v of value.values()) collect(v, into, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype)
+    for (const v of Object.values(value)) collect(v, into, seen);
 }
 
 export function tidy<T>(fn: () => T): T {

@@ -47,7 +47,8 @@ const REDUCTION = { none: 0, mean: 1, sum: 2 } as const;
 export type Reduction = keyof typeof REDUCTION;
 export function reductionCode(r: Reduction): number {
   const code = REDUCTION[r];
-  if (code === undefined) throw new ArgumentError(`Expected one of none, mean, sum for reduction but received ${r}`);
+  if (code === undefined)
+    throw new ArgumentError(`Expected one of none, mean, sum for reduction but received ${r}`);
   return code;
 }
 
@@ -205,44 +206,108 @@ export class Tensor {
   lerp(end: Tensor, weight: number): Tensor {
     return ops.lerpScalar(this, end, weight);
   }
-  neg(): Tensor { return ops.neg(this); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  log1p(): Tensor { return ops.log1p(this); }
-  expm1(): Tensor { return ops.expm1(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  rsqrt(): Tensor { return ops.rsqrt(this); }
-  abs(): Tensor { return ops.abs(this); }
-  square(): Tensor { return ops.square(this); }
-  sign(): Tensor { return ops.sign(this); }
-  floor(): Tensor { return ops.floor(this); }
-  ceil(): Tensor { return ops.ceil(this); }
-  round(): Tensor { return ops.round(this); }
-  sin(): Tensor { return ops.sin(this); }
-  cos(): Tensor { return ops.cos(this); }
-  reciprocal(): Tensor { return ops.reciprocal(this); }
-  erf(): Tensor { return ops.erf(this); }
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  log(): Tensor {
+    return ops.log(this);
+  }
+  log1p(): Tensor {
+    return ops.log1p(this);
+  }
+  expm1(): Tensor {
+    return ops.expm1(this);
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return ops.rsqrt(this);
+  }
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  square(): Tensor {
+    return ops.square(this);
+  }
+  sign(): Tensor {
+    return ops.sign(this);
+  }
+  floor(): Tensor {
+    return ops.floor(this);
+  }
+  ceil(): Tensor {
+    return ops.ceil(this);
+  }
+  round(): Tensor {
+    return ops.round(this);
+  }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  reciprocal(): Tensor {
+    return ops.reciprocal(this);
+  }
+  erf(): Tensor {
+    return ops.erf(this);
+  }
 
   // ***** activations *****
 
-  relu(): Tensor { return ops.relu(this); }
-  gelu(approximate: "none" | "tanh" = "none"): Tensor { return ops.gelu(this, approximate); }
-  silu(): Tensor { return ops.silu(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  logSigmoid(): Tensor { return ops.logSigmoid(this); }
-  softplus(beta = 1, threshold = 20): Tensor { return ops.softplus(this, beta, threshold); }
-  leakyRelu(slope = 0.01): Tensor { return ops.leakyRelu(this, slope); }
-  elu(alpha = 1): Tensor { return ops.elu(this, alpha); }
-  softmax(dim: number): Tensor { return ops.softmaxInt(this, dim); }
-  logSoftmax(dim: number): Tensor { return ops.logSoftmaxInt(this, dim); }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  gelu(approximate: "none" | "tanh" = "none"): Tensor {
+    return ops.gelu(this, approximate);
+  }
+  silu(): Tensor {
+    return ops.silu(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  logSigmoid(): Tensor {
+    return ops.logSigmoid(this);
+  }
+  softplus(beta = 1, threshold = 20): Tensor {
+    return ops.softplus(this, beta, threshold);
+  }
+  leakyRelu(slope = 0.01): Tensor {
+    return ops.leakyRelu(this, slope);
+  }
+  elu(alpha = 1): Tensor {
+    return ops.elu(this, alpha);
+  }
+  softmax(dim: number): Tensor {
+    return ops.softmaxInt(this, dim);
+  }
+  logSoftmax(dim: number): Tensor {
+    return ops.logSoftmaxInt(this, dim);
+  }
 
   // ***** linear algebra *****
 
-  matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
-  mm(o: Tensor): Tensor { return ops.mm(this, o); }
-  bmm(o: Tensor): Tensor { return ops.bmm(this, o); }
-  t(): Tensor { return ops.t(this); }
+  matmul(o: Tensor): Tensor {
+    return ops.matmul(this, o);
+  }
+  mm(o: Tensor): Tensor {
+    return ops.mm(this, o);
+  }
+  bmm(o: Tensor): Tensor {
+    return ops.bmm(this, o);
+  }
+  t(): Tensor {
+    return ops.t(this);
+  }
 
   // ***** reductions *****
 
@@ -255,30 +320,68 @@ export class Tensor {
   }
   /** Variance; correction 1 is the unbiased estimate (PyTorch's default). */
   var(dim?: number | number[], opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
-    return ops.varCorrection(this, dim === undefined ? null : toList(dim), opts.correction ?? 1, opts.keepdim ?? false);
+    return ops.varCorrection(
+      this,
+      dim === undefined ? null : toList(dim),
+      opts.correction ?? 1,
+      opts.keepdim ?? false,
+    );
   }
   std(dim?: number | number[], opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
-    return ops.stdCorrection(this, dim === undefined ? null : toList(dim), opts.correction ?? 1, opts.keepdim ?? false);
+    return ops.stdCorrection(
+      this,
+      dim === undefined ? null : toList(dim),
+      opts.correction ?? 1,
+      opts.keepdim ?? false,
+    );
   }
-  prod(): Tensor { return ops.prod(this); }
+  prod(): Tensor {
+    return ops.prod(this);
+  }
   /** Maximum of all elements. */
-  max(): Tensor { return ops.max(this); }
-  min(): Tensor { return ops.min(this); }
+  max(): Tensor {
+    return ops.max(this);
+  }
+  min(): Tensor {
+    return ops.min(this);
+  }
   /** [values, indices] of the maximum along dim. */
-  maxDim(dim: number, keepdim = false): [Tensor, Tensor] { return ops.maxDim(this, dim, keepdim); }
-  minDim(dim: number, keepdim = false): [Tensor, Tensor] { return ops.minDim(this, dim, keepdim); }
-  amax(dim: number | number[], keepdim = false): Tensor { return ops.amax(this, toList(dim), keepdim); }
-  amin(dim: number | number[], keepdim = false): Tensor { return ops.amin(this, toList(dim), keepdim); }
-  logsumexp(dim: number | number[], keepdim = false): Tensor { return ops.logsumexp(this, toList(dim), keepdim); }
-  cumsum(dim: number): Tensor { return ops.cumsum(this, dim); }
-  argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim ?? null, keepdim); }
-  argmin(dim?: number, keepdim = false): Tensor { return ops.argmin(this, dim ?? null, keepdim); }
+  maxDim(dim: number, keepdim = false): [Tensor, Tensor] {
+    return ops.maxDim(this, dim, keepdim);
+  }
+  minDim(dim: number, keepdim = false): [Tensor, Tensor] {
+    return ops.minDim(this, dim, keepdim);
+  }
+  amax(dim: number | number[], keepdim = false): Tensor {
+    return ops.amax(this, toList(dim), keepdim);
+  }
+  amin(dim: number | number[], keepdim = false): Tensor {
+    return ops.amin(this, toList(dim), keepdim);
+  }
+  logsumexp(dim: number | number[], keepdim = false): Tensor {
+    return ops.logsumexp(this, toList(dim), keepdim);
+  }
+  cumsum(dim: number): Tensor {
+    return ops.cumsum(this, dim);
+  }
+  argmax(dim?: number, keepdim = false): Tensor {
+    return ops.argmax(this, dim ?? null, keepdim);
+  }
+  argmin(dim?: number, keepdim = false): Tensor {
+    return ops.argmin(this, dim ?? null, keepdim);
+  }
   topk(k: number, dim = -1, largest = true, sorted = true): [Tensor, Tensor] {
     return ops.topk(this, k, dim, largest, sorted);
   }
-  sort(dim = -1, descending = false): [Tensor, Tensor] { return ops.sort(this, dim, descending); }
-  all(): Tensor { return ops.all(this); }
-  any(): Tensor { return ops.any(this); }
+  sort(dim = -1, descending = false): [Tensor, Tensor] {
+    return ops.sort(this, dim, descending);
+  }
+  all(): Tensor {
+    return ops.all(this);
+  }
+  any(): Tensor {
+    return ops.any(this);
+  }
   /** Euclidean (or p-) norm over all elements or `dim`. */
   norm(p = 2, dim?: number | number[], keepdim = false): Tensor {
     return ops.linalgVectorNorm(this, p, dim === undefined ? null : toList(dim), keepdim);
@@ -286,68 +389,152 @@ export class Tensor {
 
   // ***** shape and movement *****
 
-  reshape(...shape: number[]): Tensor { return ops.reshape(this, flat(shape)); }
-  view(...shape: number[]): Tensor { return ops.view(this, flat(shape)); }
-  permute(...dims: number[]): Tensor { return ops.permute(this, flat(dims)); }
-  transpose(d0: number, d1: number): Tensor { return ops.transposeInt(this, d0, d1); }
-  flatten(start = 0, end = -1): Tensor { return ops.flattenUsingInts(this, start, end); }
-  unflatten(dim: number, sizes: number[]): Tensor { return ops.unflattenInt(this, dim, sizes); }
-  squeeze(dim?: number): Tensor { return dim === undefined ? ops.squeeze(this) : ops.squeezeDim(this, dim); }
-  unsqueeze(dim: number): Tensor { return ops.unsqueeze(this, dim); }
-  expand(...shape: number[]): Tensor { return ops.expand(this, flat(shape)); }
-  repeat(...reps: number[]): Tensor { return ops.repeat(this, flat(reps)); }
-  contiguous(): Tensor { return ops.contiguous(this); }
-  clone(): Tensor { return ops.clone(this); }
-  flip(...dims: number[]): Tensor { return ops.flip(this, flat(dims)); }
-  roll(shifts: number | number[], dims: number | number[]): Tensor { return ops.roll(this, toList(shifts), toList(dims)); }
-  narrow(dim: number, start: number, length: number): Tensor { return ops.narrow(this, dim, start, length); }
-  select(dim: number, index: number): Tensor { return ops.selectInt(this, dim, index); }
+  reshape(...shape: number[]): Tensor {
+    return ops.reshape(this, flat(shape));
+  }
+  view(...shape: number[]): Tensor {
+    return ops.view(this, flat(shape));
+  }
+  permute(...dims: number[]): Tensor {
+    return ops.permute(this, flat(dims));
+  }
+  transpose(d0: number, d1: number): Tensor {
+    return ops.transposeInt(this, d0, d1);
+  }
+  flatten(start = 0, end = -1): Tensor {
+    return ops.flattenUsingInts(this, start, end);
+  }
+  unflatten(dim: number, sizes: number[]): Tensor {
+    return ops.unflattenInt(this, dim, sizes);
+  }
+  squeeze(dim?: number): Tensor {
+    return dim === undefined ? ops.squeeze(this) : ops.squeezeDim(this, dim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return ops.unsqueeze(this, dim);
+  }
+  expand(...shape: number[]): Tensor {
+    return ops.expand(this, flat(shape));
+  }
+  repeat(...reps: number[]): Tensor {
+    return ops.repeat(this, flat(reps));
+  }
+  contiguous(): Tensor {
+    return ops.contiguous(this);
+  }
+  clone(): Tensor {
+    return ops.clone(this);
+  }
+  flip(...dims: number[]): Tensor {
+    return ops.flip(this, flat(dims));
+  }
+  roll(shifts: number | number[], dims: number | number[]): Tensor {
+    return ops.roll(this, toList(shifts), toList(dims));
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return ops.narrow(this, dim, start, length);
+  }
+  select(dim: number, index: number): Tensor {
+    return ops.selectInt(this, dim, index);
+  }
   slice(dim: number, start: number | null, end: number | null, step = 1): Tensor {
     return ops.sliceTensor(this, dim, start, end, step);
   }
-  unbind(dim = 0): Tensor[] { return ops.unbindInt(this, dim); }
-  chunk(chunks: number, dim = 0): Tensor[] { return ops.chunk(this, chunks, dim); }
+  unbind(dim = 0): Tensor[] {
+    return ops.unbindInt(this, dim);
+  }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return ops.chunk(this, chunks, dim);
+  }
   split(size: number | number[], dim = 0): Tensor[] {
     return typeof size === "number" ? ops.splitTensor(this, size, dim) : ops.splitWithSizes(this, size, dim);
   }
-  indexSelect(dim: number, index: Tensor): Tensor { return ops.indexSelect(this, dim, index); }
-  gather(dim: number, index: Tensor): Tensor { return ops.gather(this, dim, index); }
-  scatter(dim: number, index: Tensor, src: TensorLike): Tensor {
-    return typeof src === "number" ? ops.scatterValue(this, dim, index, src) : ops.scatterSrc(this, dim, index, src);
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return ops.indexSelect(this, dim, index);
   }
-  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return ops.scatterAdd(this, dim, index, src); }
+  gather(dim: number, index: Tensor): Tensor {
+    return ops.gather(this, dim, index);
+  }
+  scatter(dim: number, index: Tensor, src: TensorLike): Tensor {
+    return typeof src === "number"
+      ? ops.scatterValue(this, dim, index, src)
+      : ops.scatterSrc(this, dim, index, src);
+  }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return ops.scatterAdd(this, dim, index, src);
+  }
   /** Advanced indexing: one index tensor (or null for `:`) per leading dimension. */
-  index(indices: (Tensor | null)[]): Tensor { return ops.indexTensor(this, indices); }
-  maskedFill(mask: Tensor, value: number): Tensor { return ops.maskedFillScalar(this, mask, value); }
-  tril(diagonal = 0): Tensor { return ops.tril(this, diagonal); }
-  triu(diagonal = 0): Tensor { return ops.triu(this, diagonal); }
-  movedim(from: number, to: number): Tensor { return ops.movedimInt(this, from, to); }
+  index(indices: (Tensor | null)[]): Tensor {
+    return ops.indexTensor(this, indices);
+  }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return ops.maskedFillScalar(this, mask, value);
+  }
+  tril(diagonal = 0): Tensor {
+    return ops.tril(this, diagonal);
+  }
+  triu(diagonal = 0): Tensor {
+    return ops.triu(this, diagonal);
+  }
+  movedim(from: number, to: number): Tensor {
+    return ops.movedimInt(this, from, to);
+  }
 
   // ***** comparisons (bool results) *****
 
-  eq(o: TensorLike): Tensor { return typeof o === "number" ? ops.eqScalar(this, o) : ops.eqTensor(this, o); }
-  ne(o: TensorLike): Tensor { return typeof o === "number" ? ops.neScalar(this, o) : ops.neTensor(this, o); }
-  lt(o: TensorLike): Tensor { return typeof o === "number" ? ops.ltScalar(this, o) : ops.ltTensor(this, o); }
-  le(o: TensorLike): Tensor { return typeof o === "number" ? ops.leScalar(this, o) : ops.leTensor(this, o); }
-  gt(o: TensorLike): Tensor { return typeof o === "number" ? ops.gtScalar(this, o) : ops.gtTensor(this, o); }
-  ge(o: TensorLike): Tensor { return typeof o === "number" ? ops.geScalar(this, o) : ops.geTensor(this, o); }
-  logicalNot(): Tensor { return ops.logicalNot(this); }
-  logicalAnd(o: Tensor): Tensor { return ops.logicalAnd(this, o); }
-  logicalOr(o: Tensor): Tensor { return ops.logicalOr(this, o); }
-  isnan(): Tensor { return ops.isnan(this); }
-  isfinite(): Tensor { return ops.isfinite(this); }
+  eq(o: TensorLike): Tensor {
+    return typeof o === "number" ? ops.eqScalar(this, o) : ops.eqTensor(this, o);
+  }
+  ne(o: TensorLike): Tensor {
+    return typeof o === "number" ? ops.neScalar(this, o) : ops.neTensor(this, o);
+  }
+  lt(o: TensorLike): Tensor {
+    return typeof o === "number" ? ops.ltScalar(this, o) : ops.ltTensor(this, o);
+  }
+  le(o: TensorLike): Tensor {
+    return typeof o === "number" ? ops.leScalar(this, o) : ops.leTensor(this, o);
+  }
+  gt(o: TensorLike): Tensor {
+    return typeof o === "number" ? ops.gtScalar(this, o) : ops.gtTensor(this, o);
+  }
+  ge(o: TensorLike): Tensor {
+    return typeof o === "number" ? ops.geScalar(this, o) : ops.geTensor(this, o);
+  }
+  logicalNot(): Tensor {
+    return ops.logicalNot(this);
+  }
+  logicalAnd(o: Tensor): Tensor {
+    return ops.logicalAnd(this, o);
+  }
+  logicalOr(o: Tensor): Tensor {
+    return ops.logicalOr(this, o);
+  }
+  isnan(): Tensor {
+    return ops.isnan(this);
+  }
+  isfinite(): Tensor {
+    return ops.isfinite(this);
+  }
 
   // ***** casts *****
 
   /** A copy in another dtype (or this tensor's data again if the dtype already matches). */
-  to(dtype: DType): Tensor { return ops.toDtype(this, dtype); }
+  to(dtype: DType): Tensor {
+    return ops.toDtype(this, dtype);
+  }
   toDevice(device: string): Tensor {
     checkDevice(device);
     return ops.toDtypeLayout(this, null, null, device);
   }
-  float(): Tensor { return this.to("float32"); }
-  double(): Tensor { return this.to("float64"); }
-  long(): Tensor { return this.to("int64"); }
+  float(): Tensor {
+    return this.to("float32");
+  }
+  double(): Tensor {
+    return this.to("float64");
+  }
+  long(): Tensor {
+    return this.to("int64");
+  }
 
   // ***** in-place (optimizers, EMA, initialisers) *****
 
@@ -355,7 +542,10 @@ export class Tensor {
     inplace(typeof o === "number" ? ops.add_Scalar(this, o, alpha) : ops.add_Tensor(this, o, alpha));
     return this;
   }
-  sub_(o: Tensor, alpha = 1): this { inplace(ops.sub_Tensor(this, o, alpha)); return this; }
+  sub_(o: Tensor, alpha = 1): this {
+    inplace(ops.sub_Tensor(this, o, alpha));
+    return this;
+  }
   mul_(o: TensorLike): this {
     inplace(typeof o === "number" ? ops.mul_Scalar(this, o) : ops.mul_Tensor(this, o));
     return this;
@@ -365,16 +555,43 @@ export class Tensor {
     return this;
   }
   /** this += value * t1 * t2 */
-  addcmul_(t1: Tensor, t2: Tensor, value = 1): this { inplace(ops.addcmul_(this, t1, t2, value)); return this; }
+  addcmul_(t1: Tensor, t2: Tensor, value = 1): this {
+    inplace(ops.addcmul_(this, t1, t2, value));
+    return this;
+  }
   /** this += value * t1 / t2 */
-  addcdiv_(t1: Tensor, t2: Tensor, value = 1): this { inplace(ops.addcdiv_(this, t1, t2, value)); return this; }
-  lerp_(end: Tensor, weight: number): this { inplace(ops.lerp_Scalar(this, end, weight)); return this; }
-  copy_(src: Tensor): this { inplace(ops.copy_(this, src)); return this; }
-  zero_(): this { inplace(ops.zero_(this)); return this; }
-  fill_(v: number): this { inplace(ops.fill_Scalar(this, v)); return this; }
-  clamp_(min: number | null, max: number | null = null): this { inplace(ops.clamp_(this, min, max)); return this; }
-  normal_(mean = 0, std = 1): this { inplace(ops.normal_(this, mean, std)); return this; }
-  uniform_(from = 0, to = 1): this { inplace(ops.uniform_(this, from, to)); return this; }
+  addcdiv_(t1: Tensor, t2: Tensor, value = 1): this {
+    inplace(ops.addcdiv_(this, t1, t2, value));
+    return this;
+  }
+  lerp_(end: Tensor, weight: number): this {
+    inplace(ops.lerp_Scalar(this, end, weight));
+    return this;
+  }
+  copy_(src: Tensor): this {
+    inplace(ops.copy_(this, src));
+    return this;
+  }
+  zero_(): this {
+    inplace(ops.zero_(this));
+    return this;
+  }
+  fill_(v: number): this {
+    inplace(ops.fill_Scalar(this, v));
+    return this;
+  }
+  clamp_(min: number | null, max: number | null = null): this {
+    inplace(ops.clamp_(this, min, max));
+    return this;
+  }
+  normal_(mean = 0, std = 1): this {
+    inplace(ops.normal_(this, mean, std));
+    return this;
+  }
+  uniform_(from = 0, to = 1): this {
+    inplace(ops.uniform_(this, from, to));
+    return this;
+  }
 }
 
 /** In-place ops return an alias of `self`: drop that extra handle at once. */

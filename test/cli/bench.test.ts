@@ -17,17 +17,27 @@ test("bench --json prints the timing contract with a PyTorch side", () => {
 });
 
 test("generated op wrappers are up to date with the linked libtorch", () => {
-  const r = spawnSync(process.execPath, [fileURLToPath(new URL("../../tools/gen-ops.js", import.meta.url)), "--check"], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL("../../tools/gen-ops.js", import.meta.url)), "--check"],
+    { encoding: "utf8" },
+  );
   assert.equal(r.status, 0, r.stderr);
 });
 
 test("user mistakes exit 2 with one line and no stack trace", () => {
   const cases: [string[], string][] = [
     [["nope"], 'lastframe: unknown command "nope". Valid commands: '],
-    [["bench", "--bogus"], "lastframe bench: Unknown flag --bogus for 'lastframe bench'. Valid flags: --json"],
+    [
+      ["bench", "--bogus"],
+      "lastframe bench: Unknown flag --bogus for 'lastframe bench'. Valid flags: --json",
+    ],
     [["bench", "--rounds", "x"], 'lastframe bench: Expected integer for --rounds but received "x"'],
     [["bench", "--cases", "zzz"], 'lastframe bench: Unknown bench case "zzz". Valid cases: reference'],
-    [["bench", "--torch-allocator", "q"], 'lastframe bench: Expected one of same, stock for --torch-allocator but received "q"'],
+    [
+      ["bench", "--torch-allocator", "q"],
+      'lastframe bench: Expected one of same, stock for --torch-allocator but received "q"',
+    ],
   ];
   for (const [args, start] of cases) {
     const r = run(...args);

@@ -13,23 +13,56 @@ const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], {
 
 test("experiment main --preset smoke, then report (HTML and markdown)", { timeout: 2_400_000 }, () => {
   const out = join(mkdtempSync(join(tmpdir(), "lastframe-exp-")), "main");
-  const r = run("experiment", "main", "--preset", "smoke", "--models", "hvae", "--seeds", "2", "--out", out, "--quiet");
+  const r = run(
+    "experiment",
+    "main",
+    "--preset",
+    "smoke",
+    "--models",
+    "hvae",
+    "--seeds",
+    "2",
+    "--out",
+    out,
+    "--quiet",
+  );
   assert.equal(r.status, 0, r.stderr);
   const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
   assert.equal(results.runs.length, 5 * 2, "5 rows × 2 seeds");
   for (const x of results.runs) {
-    for (const k of ["fd", "kid", "precision", "recall"]) assert.ok(Number.isFinite(x.metrics[k]), `${x.row} s${x.seed}: ${k}`);
+    for (const k of ["fd", "kid", "precision", "recall"])
+      assert.ok(Number.isFinite(x.metrics[k]), `${x.row} s${x.seed}: ${k}`);
     assert.equal(x.framesSeen, x.steps * x.batch * x.frames);
   }
-  assert.ok(results.runs.filter((x: { frames: number }) => x.frames === 1).every((x: { metrics: { bpd: number } }) => x.metrics.bpd > 0));
+  assert.ok(
+    results.runs
+      .filter((x: { frames: number }) => x.frames === 1)
+      .every((x: { metrics: { bpd: number } }) => x.metrics.bpd > 0),
+  );
   const md = readFileSync(join(out, "results.md"), "utf8");
   assert.equal(md.split("\n").filter((l) => l.startsWith("| hvae")).length, 5);
   assert.match(md, /± /);
 
   const mtime = statSync(join(out, "runs", "hvae-image-s0", "metrics.jsonl")).mtimeMs;
-  const again = run("experiment", "main", "--preset", "smoke", "--models", "hvae", "--seeds", "2", "--out", out, "--quiet");
+  const again = run(
+    "experiment",
+    "main",
+    "--preset",
+    "smoke",
+    "--models",
+    "hvae",
+    "--seeds",
+    "2",
+    "--out",
+    out,
+    "--quiet",
+  );
   assert.equal(again.status, 0, again.stderr);
-  assert.equal(statSync(join(out, "runs", "hvae-image-s0", "metrics.jsonl")).mtimeMs, mtime, "a finished run was trained again");
+  assert.equal(
+    statSync(join(out, "runs", "hvae-image-s0", "metrics.jsonl")).mtimeMs,
+    mtime,
+    "a finished run was trained again",
+  );
 
   const html = join(out, "report.html");
   const rep = run("report", out, "--out", html);

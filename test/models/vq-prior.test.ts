@@ -4,7 +4,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Adam, loadSafetensors } from "../../src/nn/index.js";
-import { type Tensor, cat, dispose, full, manualSeed, noGrad, randint, tensor, tidy, setNumThreads } from "../../src/tensor/index.js";
+import {
+  type Tensor,
+  cat,
+  dispose,
+  full,
+  manualSeed,
+  noGrad,
+  randint,
+  tensor,
+  tidy,
+  setNumThreads,
+} from "../../src/tensor/index.js";
 import { CodePrior, type PriorConfig, pick } from "../../src/models/vq-prior.js";
 import { VideoCodePrior } from "../../src/models/vq-video.js";
 import { disposeCache, emptyCache } from "../../src/nn/index.js";
@@ -14,17 +25,29 @@ import { assertClose, assertNoLeak } from "../helpers.js";
 setNumThreads(1);
 
 const cfg: PriorConfig = { layers: 2, heads: 2, embd: 16, dropout: 0, tie: false };
-const K = 10, S = 4, T = 3;
+const K = 10,
+  S = 4,
+  T = 3;
 
 /** Logits of every position for code sequences (B, L), by the full (uncached) pass. */
 function fullLogits(p: CodePrior, codes: Tensor): Tensor {
-  const input = cat([full([codes.size(0), 1], p.codes, { dtype: "int64" }), codes.narrow(1, 0, codes.size(1) - 1)], 1);
+  const input = cat(
+    [full([codes.size(0), 1], p.codes, { dtype: "int64" }), codes.narrow(1, 0, codes.size(1) - 1)],
+    1,
+  );
   return p.logits(input);
 }
 
 /** Max |difference| of the logits at positions [from, to) between two code sequences. */
 function change(p: CodePrior, a: Tensor, b: Tensor, from: number, to: number): number {
-  return tidy(() => fullLogits(p, a).sub(fullLogits(p, b)).narrow(1, from, to - from).abs().max().item());
+  return tidy(() =>
+    fullLogits(p, a)
+      .sub(fullLogits(p, b))
+      .narrow(1, from, to - from)
+      .abs()
+      .max()
+      .item(),
+  );
 }
 
 function withCodeChanged(codes: Tensor, position: number): Tensor {
@@ -50,7 +73,15 @@ test("the causal mask: changing a code leaves the logits of it and every earlier
 
 /** Max |difference| of the per-code NLL of frame t between two code sequences. */
 function nllChange(p: CodePrior, a: Tensor, b: Tensor, t: number): number {
-  return tidy(() => p.nll(a).sub(p.nll(b)).narrow(1, t * S, S).abs().max().item());
+  return tidy(() =>
+    p
+      .nll(a)
+      .sub(p.nll(b))
+      .narrow(1, t * S, S)
+      .abs()
+      .max()
+      .item(),
+  );
 }
 
 test("first-order prior: frame t's likelihood ignores frames before t − 1 (through every layer); the full prior's does not", () => {
@@ -67,7 +98,8 @@ test("first-order prior: frame t's likelihood ignores frames before t − 1 (thr
       assert.ok(nllChange(fu, a, b, 2) > 1e-4, `full: code ${j} did not reach frame 2`);
     }
     // Codes of frame 1 reach frame 2 in both.
-    for (const j of [S, 2 * S - 1]) assert.ok(nllChange(fo, withCodeChanged(a, j), a, 2) > 1e-4, `first-order: code ${j}`);
+    for (const j of [S, 2 * S - 1])
+      assert.ok(nllChange(fo, withCodeChanged(a, j), a, 2) > 1e-4, `first-order: code ${j}`);
   });
   fo.dispose();
   fu.dispose();
@@ -81,12 +113,23 @@ test("first-order prior: frames 1, 2 score as in the full prior; frame t as the 
   tidy(() => {
     const codes = randint(0, K, [3, T * S]);
     const a = fo.nll(codes);
-    assertClose(a.narrow(1, 0, 2 * S).toArray(), fu.nll(codes).narrow(1, 0, 2 * S).toArray(), 1e-5, "frames 1, 2");
+    assertClose(
+      a.narrow(1, 0, 2 * S).toArray(),
+      fu
+        .nll(codes)
+        .narrow(1, 0, 2 * S)
+        .toArray(),
+      1e-5,
+      "frames 1, 2",
+    );
     // Frame 3 (index 2): the plain transformer on [start, frame 2, frame 3] placed at positions S … 3S.
     const window = codes.narrow(1, S, 2 * S);
     const input = cat([full([3, 1], K, { dtype: "int64" }), window.narrow(1, 0, 2 * S - 1)], 1);
     const logp = fu.logits(input, S).narrow(1, S, S).logSoftmax(-1);
-    const expected = logp.gather(2, window.narrow(1, S, S).unsqueeze(2)).squeeze(2).neg();
+    const expected = logp
+      .gather(2, window.narrow(1, S, S).unsqueeze(2))
+      .squeeze(2)
+      .neg();
     assertClose(a.narrow(1, 2 * S, S).toArray(), expected.toArray(), 1e-5, "frame 3");
   });
   fo.dispose();
@@ -105,11 +148,20 @@ test("KV-cached decoding gives the logits of the uncached pass (image and video 
         const input = cat([full([3, 1], K, { dtype: "int64" }), codes.narrow(1, 0, p.length - 1)], 1);
         const caches = p.blocks.map(() => emptyCache());
         // One position at a time, then two chunks of several: the cache accepts any split.
-        const stepwise = cat(Array.from({ length: p.length }, (_, i) => p.logits(input.narrow(1, i, 1), i, caches)), 1);
+        const stepwise = cat(
+          Array.from({ length: p.length }, (_, i) => p.logits(input.narrow(1, i, 1), i, caches)),
+          1,
+        );
         caches.forEach(disposeCache);
         assertClose(stepwise.toArray(), reference.toArray(), 1e-5, `${p.constructor.name} stepwise`);
         const half = 5;
-        const chunked = cat([p.logits(input.narrow(1, 0, half), 0, caches), p.logits(input.narrow(1, half, p.length - half), half, caches)], 1);
+        const chunked = cat(
+          [
+            p.logits(input.narrow(1, 0, half), 0, caches),
+            p.logits(input.narrow(1, half, p.length - half), half, caches),
+          ],
+          1,
+        );
         caches.forEach(disposeCache);
         assertClose(chunked.toArray(), reference.toArray(), 1e-5, `${p.constructor.name} chunked`);
       }),
@@ -120,7 +172,11 @@ test("KV-cached decoding gives the logits of the uncached pass (image and video 
 
 test("cached and uncached sampling draw the same codes from the same seed (image, full, first-order)", () => {
   manualSeed(3);
-  for (const p of [new CodePrior(cfg, K, S), new VideoCodePrior(cfg, K, S, T, "full"), new VideoCodePrior(cfg, K, S, T, "first-order")]) {
+  for (const p of [
+    new CodePrior(cfg, K, S),
+    new VideoCodePrior(cfg, K, S, T, "full"),
+    new VideoCodePrior(cfg, K, S, T, "first-order"),
+  ]) {
     p.eval();
     const draw = (cache: boolean) => {
       manualSeed(11);
@@ -173,7 +229,10 @@ test("with T = 1 the video prior is exactly the image prior: same parameters, lo
     manualSeed(9);
     const a = tidy(() => img.sample(6).toArray());
     manualSeed(9);
-    assert.deepEqual(tidy(() => vid.sample(6).toArray()), a);
+    assert.deepEqual(
+      tidy(() => vid.sample(6).toArray()),
+      a,
+    );
     img.dispose();
     vid.dispose();
   }
@@ -192,21 +251,40 @@ test("sampling: top-k keeps the k most likely codes, top-p the smallest set cove
     // top-p below the largest probability keeps only the most likely code.
     assert.deepEqual(freq(pick(logits, 1, 0, 0.2)), [0, 1, 0, 0]);
     // temperature 0.5 squares the probabilities before renormalising.
-    const sq = probs.map((q) => q * q), z = sq.reduce((s, v) => s + v);
-    assertClose(freq(pick(logits, 0.5, 0, 1)), sq.map((v) => v / z), 0.03, "temperature");
+    const sq = probs.map((q) => q * q),
+      z = sq.reduce((s, v) => s + v);
+    assertClose(
+      freq(pick(logits, 0.5, 0, 1)),
+      sq.map((v) => v / z),
+      0.03,
+      "temperature",
+    );
   });
   const p = new CodePrior(cfg, K, S).eval();
   manualSeed(8);
   const greedy = tidy(() => p.sample(3, { temperature: 0 }).toArray());
-  assert.deepEqual(tidy(() => p.sample(3, { topK: 1 }).toArray()), greedy, "temperature 0 = top-1");
-  assert.throws(() => p.sample(2, { temperature: -1 }), { message: "Expected a non-negative number (0: the most likely code) for temperature but received -1 (number)" });
-  assert.throws(() => p.sample(2, { topK: -1 }), { message: "Expected a non-negative integer (0: off) for topK but received -1 (number)" });
-  assert.throws(() => p.sample(2, { topP: 1.5 }), { message: "Expected a number in (0, 1] (1: off) for topP but received 1.5 (number)" });
+  assert.deepEqual(
+    tidy(() => p.sample(3, { topK: 1 }).toArray()),
+    greedy,
+    "temperature 0 = top-1",
+  );
+  assert.throws(() => p.sample(2, { temperature: -1 }), {
+    message:
+      "Expected a non-negative number (0: the most likely code) for temperature but received -1 (number)",
+  });
+  assert.throws(() => p.sample(2, { topK: -1 }), {
+    message: "Expected a non-negative integer (0: off) for topK but received -1 (number)",
+  });
+  assert.throws(() => p.sample(2, { topP: 1.5 }), {
+    message: "Expected a number in (0, 1] (1: off) for topP but received 1.5 (number)",
+  });
   p.dispose();
 });
 
 test("the priors match their PyTorch twin: per-code NLL of image, full and first-order (tied) video priors", () => {
-  const { tensors: f } = loadSafetensors(new URL("../../../test/fixtures/models/vq.safetensors", import.meta.url).pathname);
+  const { tensors: f } = loadSafetensors(
+    new URL("../../../test/fixtures/models/vq.safetensors", import.meta.url).pathname,
+  );
   const cases: [string, CodePrior][] = [
     ["img", new CodePrior(cfg, 16, 4)],
     ["full", new VideoCodePrior(cfg, 16, 4, 3, "full")],
@@ -214,10 +292,16 @@ test("the priors match their PyTorch twin: per-code NLL of image, full and first
   ];
   for (const [name, p] of cases) {
     const prefix = `prior.${name}.`;
-    const state = new Map([...f].filter(([k]) => k.startsWith(prefix) && k !== `${prefix}codes` && k !== `${prefix}nll`).map(([k, v]) => [k.slice(prefix.length), v] as [string, Tensor]));
+    const state = new Map(
+      [...f]
+        .filter(([k]) => k.startsWith(prefix) && k !== `${prefix}codes` && k !== `${prefix}nll`)
+        .map(([k, v]) => [k.slice(prefix.length), v] as [string, Tensor]),
+    );
     p.loadStateDict(state);
     p.eval();
-    tidy(() => assertClose(p.nll(f.get(`${prefix}codes`)!).toArray(), f.get(`${prefix}nll`)!.toArray(), 1e-5, name));
+    tidy(() =>
+      assertClose(p.nll(f.get(`${prefix}codes`)!).toArray(), f.get(`${prefix}nll`)!.toArray(), 1e-5, name),
+    );
     p.dispose();
   }
   dispose(f);

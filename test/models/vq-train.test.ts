@@ -24,7 +24,10 @@ const input: RunInput = {
 };
 
 function finalWeights(dir: string) {
-  const last = readdirSync(dir).filter((f) => f.startsWith("ckpt-")).sort().at(-1)!;
+  const last = readdirSync(dir)
+    .filter((f) => f.startsWith("ckpt-"))
+    .sort()
+    .at(-1)!;
   assert.equal(last, "ckpt-000012");
   return loadSafetensors(join(dir, last, "model.safetensors")).tensors;
 }
@@ -32,17 +35,25 @@ function finalWeights(dir: string) {
 test("vqvae trained in one go equals stage 1 alone, then stage 2 interrupted and resumed", async () => {
   const root = mkdtempSync(join(tmpdir(), "lastframe-vq-"));
   try {
-    const whole = join(root, "whole"), parts = join(root, "parts");
+    const whole = join(root, "whole"),
+      parts = join(root, "parts");
     const done = await train(input, whole, { output: "quiet" });
     assert.ok(done.finished && done.eval && Number.isFinite(done.eval.nats_per_code!));
     await train(input, parts, { output: "quiet", stage: "vqvae" });
-    await assert.rejects(train(input, parts, { output: "quiet", resume: true, stage: "vqvae" }), { message: `Stage vqvae is already trained in ${parts}` });
+    await assert.rejects(train(input, parts, { output: "quiet", resume: true, stage: "vqvae" }), {
+      message: `Stage vqvae is already trained in ${parts}`,
+    });
     const stopped = await train(input, parts, { output: "quiet", resume: true, stage: "prior", stopAt: 9 });
     assert.equal(stopped.finished, false);
     await train(input, parts, { output: "quiet", resume: true });
     const [a, b] = [finalWeights(whole), finalWeights(parts)];
     assert.ok(a.has("vqvae.vq.embed") && a.has("prior.time"));
-    for (const [k, t] of a) assert.equal(tidy(() => t.sub(b.get(k)!).abs().max().item()), 0, k);
+    for (const [k, t] of a)
+      assert.equal(
+        tidy(() => t.sub(b.get(k)!).abs().max().item()),
+        0,
+        k,
+      );
     dispose([a, b]);
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -5,7 +5,19 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadDataset } from "../../src/data/index.js";
 import { Adam } from "../../src/nn/index.js";
-import { type Tensor, avgPool2d, dispose, fromTyped, interpolate, manualSeed, pad, rand, setNumThreads, stack, tidy } from "../../src/tensor/index.js";
+import {
+  type Tensor,
+  avgPool2d,
+  dispose,
+  fromTyped,
+  interpolate,
+  manualSeed,
+  pad,
+  rand,
+  setNumThreads,
+  stack,
+  tidy,
+} from "../../src/tensor/index.js";
 import { VQModel, vqFamily } from "../../src/models/vq.js";
 import { getFamily } from "../../src/models/registry.js";
 
@@ -23,37 +35,58 @@ test("the family is registered as vqvae; resolve checks names, types and values"
   assert.equal(cfg.attention, "first-order");
   assert.equal(cfg.embd, vqFamily.hps.small!.embd);
   const cases: [object, string, string][] = [
-    [{ codez: 3 }, "tiny", 'Unknown vqvae hyperparameter "codez". Valid: width, resBlocks, resWidth, codes, codeDim, grid, codebook, beta, decay, restartBelow, layers, heads, embd, dropout, tie, attention'],
+    [
+      { codez: 3 },
+      "tiny",
+      'Unknown vqvae hyperparameter "codez". Valid: width, resBlocks, resWidth, codes, codeDim, grid, codebook, beta, decay, restartBelow, layers, heads, embd, dropout, tie, attention',
+    ],
     [{ codes: "8" }, "tiny", 'Expected number for hps.codes but received "8" (string)'],
     [{ codes: 0 }, "tiny", "Expected positive integer for hps.codes but received 0 (number)"],
     [{ heads: 3 }, "tiny", "Expected a multiple of heads=3 for hps.embd but received 32 (number)"],
-    [{ codebook: "kmeans" }, "tiny", 'Expected "ema" or "straight-through" for hps.codebook but received "kmeans" (string)'],
-    [{ attention: "second-order" }, "tiny", 'Expected one of full, first-order for hps.attention but received "second-order" (string)'],
+    [
+      { codebook: "kmeans" },
+      "tiny",
+      'Expected "ema" or "straight-through" for hps.codebook but received "kmeans" (string)',
+    ],
+    [
+      { attention: "second-order" },
+      "tiny",
+      'Expected one of full, first-order for hps.attention but received "second-order" (string)',
+    ],
     [{ decay: 1 }, "tiny", "Expected a number in (0, 1) for hps.decay but received 1 (number)"],
     [{}, "huge", 'Unknown preset "huge" for model vqvae. Valid presets: tiny, small, standard'],
   ];
-  for (const [partial, preset, message] of cases) assert.throws(() => vqFamily.resolve(partial, preset), { message }, message);
-  assert.throws(() => vqFamily.create(tiny(), { ...shape, size: 20 }), { message: "VQVAE: image size 20 is not grid 4 times a power of two (2, 4, 8, …)" });
+  for (const [partial, preset, message] of cases)
+    assert.throws(() => vqFamily.resolve(partial, preset), { message }, message);
+  assert.throws(() => vqFamily.create(tiny(), { ...shape, size: 20 }), {
+    message: "VQVAE: image size 20 is not grid 4 times a power of two (2, 4, 8, …)",
+  });
 });
 
 test("stages: each optimizer sees only its stage's parameters, and each loss reaches only them", () => {
   manualSeed(0);
   const m = vqFamily.create(tiny(), shape) as VQModel;
   assert.deepEqual(m.stages, ["vqvae", "prior"]);
-  const vq = new Set(m.parametersFor("vqvae")), prior = new Set(m.parametersFor("prior"));
+  const vq = new Set(m.parametersFor("vqvae")),
+    prior = new Set(m.parametersFor("prior"));
   assert.equal(vq.size + prior.size, m.parameters().length);
   assert.ok([...vq].every((p) => !prior.has(p)));
-  assert.throws(() => m.parametersFor("gan"), { message: 'Expected one of vqvae, prior for stage but received "gan" (string)' });
+  assert.throws(() => m.parametersFor("gan"), {
+    message: 'Expected one of vqvae, prior for stage but received "gan" (string)',
+  });
   const videos = rand([3, 2, 1, 16, 16]).mul(2).sub(1);
   for (const stage of m.stages) {
     m.zeroGrad();
     tidy(() => m.loss(videos, stage).loss.backward());
-    const touched = (ps: Set<Tensor>) => [...ps].filter((p) => tidy(() => p.grad !== null && p.grad.abs().sum().item() > 0)).length;
+    const touched = (ps: Set<Tensor>) =>
+      [...ps].filter((p) => tidy(() => p.grad !== null && p.grad.abs().sum().item() > 0)).length;
     const [own, other] = stage === "vqvae" ? [vq, prior] : [prior, vq];
     assert.ok(touched(own) > own.size / 2, `${stage}: its own parameters`);
     assert.equal(touched(other), 0, `${stage}: the other stage's parameters`);
   }
-  assert.throws(() => m.loss(rand([3, 1, 1, 16, 16]), "vqvae"), { message: "vqvae: expected videos (B, 2, 1, 16, 16), got [3,1,1,16,16]" });
+  assert.throws(() => m.loss(rand([3, 1, 1, 16, 16]), "vqvae"), {
+    message: "vqvae: expected videos (B, 2, 1, 16, 16), got [3,1,1,16,16]",
+  });
   m.dispose();
   videos.dispose();
 });
@@ -66,7 +99,12 @@ test("evaluation never moves the codebook, even in training mode; its statistics
   const before = m.vqvae.vq.stateDict().get("embed")!.toArray();
   for (const stage of m.stages) {
     const r = m.evaluate(videos, stage);
-    assert.deepEqual(Object.keys(r).sort(), stage === "vqvae" ? ["last_psnr", "perplexity", "psnr", "recon", "usage"] : ["last_bits_per_code", "last_nats_per_code", "nats_per_code"]);
+    assert.deepEqual(
+      Object.keys(r).sort(),
+      stage === "vqvae"
+        ? ["last_psnr", "perplexity", "psnr", "recon", "usage"]
+        : ["last_bits_per_code", "last_nats_per_code", "nats_per_code"],
+    );
     for (const v of Object.values(r)) assert.ok(Number.isFinite(v));
     if (stage === "vqvae") {
       assert.ok(r.usage! > 0 && r.usage! <= 1 && r.perplexity! >= 1 && r.perplexity! <= 32);
@@ -95,7 +133,10 @@ test("samples: (n, T, C, S, S) in [-1, 1] with the padded border reset; a checkp
   const copy = vqFamily.create(tiny(), { ...shape, frames: 3 }).eval();
   copy.loadStateDict(m.stateDict());
   manualSeed(5);
-  assert.deepEqual(tidy(() => copy.sample(2, { topP: 0.9 }).toArray()), a);
+  assert.deepEqual(
+    tidy(() => copy.sample(2, { topP: 0.9 }).toArray()),
+    a,
+  );
   m.dispose();
   copy.dispose();
 });
@@ -105,7 +146,14 @@ async function mnistVideos(split: "train" | "test", n: number): Promise<Tensor> 
   const d = await loadDataset("mnist", { size: 12, limit: n, progress: false, cache: false });
   const s = d[split];
   return tidy(() => {
-    const x = pad(fromTyped(s.images, [s.n, 1, 12, 12]).float().mul(2 / 255).sub(1), [2, 2, 2, 2], { value: -1 });
+    const x = pad(
+      fromTyped(s.images, [s.n, 1, 12, 12])
+        .float()
+        .mul(2 / 255)
+        .sub(1),
+      [2, 2, 2, 2],
+      { value: -1 },
+    );
     const blurred = interpolate(avgPool2d(x, 4), { size: [16, 16], mode: "bilinear" });
     return stack([blurred, x], 1);
   });
@@ -136,7 +184,10 @@ test("a tiny two-stage run on MNIST: reconstructions improve and the prior lower
   const nll0 = m.evaluate(testSet, "prior").nats_per_code!;
   const prior = run("prior", 100, 3e-3);
   assert.ok(prior.nats_per_code! < 0.75 * nll0, `test NLL ${nll0} → ${prior.nats_per_code} nats/code`);
-  assert.ok(prior.nats_per_code! < Math.log(vq.perplexity!), "no worse than the unigram entropy of the codes");
+  assert.ok(
+    prior.nats_per_code! < Math.log(vq.perplexity!),
+    "no worse than the unigram entropy of the codes",
+  );
   m.dispose();
   dispose([train, testSet]);
 });

@@ -16,8 +16,24 @@ test("causal: changing position j leaves the outputs at positions before j uncha
       const x2 = x.clone();
       noGrad(() => x2.narrow(1, j, 1).add_(1));
       const y2 = attn.forward(x2);
-      assert.equal(y2.narrow(1, 0, j).sub(y.narrow(1, 0, j)).abs().max().item(), 0, `position ${j} leaked backwards`);
-      assert.ok(y2.narrow(1, j, 6 - j).sub(y.narrow(1, j, 6 - j)).abs().max().item() > 1e-4);
+      assert.equal(
+        y2
+          .narrow(1, 0, j)
+          .sub(y.narrow(1, 0, j))
+          .abs()
+          .max()
+          .item(),
+        0,
+        `position ${j} leaked backwards`,
+      );
+      assert.ok(
+        y2
+          .narrow(1, j, 6 - j)
+          .sub(y.narrow(1, j, 6 - j))
+          .abs()
+          .max()
+          .item() > 1e-4,
+      );
     }
   });
   attn.dispose();
@@ -30,7 +46,11 @@ test("the cache accepts chunks of any size: 1 + 3 + 2 positions give the full pa
     tidy(() => {
       const x = randn([3, 6, 8]);
       const cache = emptyCache();
-      const parts = [[0, 1], [1, 3], [4, 2]].map(([s, n]) => attn.forward(x.narrow(1, s!, n!), { cache }));
+      const parts = [
+        [0, 1],
+        [1, 3],
+        [4, 2],
+      ].map(([s, n]) => attn.forward(x.narrow(1, s!, n!), { cache }));
       assert.deepEqual(cache.k!.shape, [3, 2, 6, 4]);
       disposeCache(cache);
       assertClose(cat(parts, 1).toArray(), attn.forward(x).toArray(), 1e-5);
@@ -46,13 +66,24 @@ test("a caller-given mask replaces the causal one, may be larger than the sequen
     const x = randn([1, 5, 8]);
     // The causal mask spelled out, built for 9 positions: the same result as the default.
     const causal = ones([9, 9], { dtype: "bool" }).tril();
-    assertClose(attn.forward(x, { mask: causal }).toArray(), attn.forward(x).toArray(), 1e-6, "explicit causal");
+    assertClose(
+      attn.forward(x, { mask: causal }).toArray(),
+      attn.forward(x).toArray(),
+      1e-6,
+      "explicit causal",
+    );
     // Attending to oneself only: each output is proj(v) of its own position, whatever the others are.
     const self = eye(5).gt(0);
-    const alone = cat(Array.from({ length: 5 }, (_, i) => attn.forward(x.narrow(1, i, 1))), 1);
+    const alone = cat(
+      Array.from({ length: 5 }, (_, i) => attn.forward(x.narrow(1, i, 1))),
+      1,
+    );
     assertClose(attn.forward(x, { mask: self }).toArray(), alone.toArray(), 1e-5, "diagonal mask");
     const cache = emptyCache();
-    const stepwise = cat(Array.from({ length: 5 }, (_, i) => attn.forward(x.narrow(1, i, 1), { mask: self, cache })), 1);
+    const stepwise = cat(
+      Array.from({ length: 5 }, (_, i) => attn.forward(x.narrow(1, i, 1), { mask: self, cache })),
+      1,
+    );
     disposeCache(cache);
     assertClose(stepwise.toArray(), alone.toArray(), 1e-5, "diagonal mask, cached");
   });
@@ -66,7 +97,8 @@ test("dropout acts in training mode only", () => {
     const x = randn([2, 4, 8]);
     const train = attn.forward(x);
     attn.eval();
-    const a = attn.forward(x), b = attn.forward(x);
+    const a = attn.forward(x),
+      b = attn.forward(x);
     assert.deepEqual(a.toArray(), b.toArray());
     assert.ok(train.sub(a).abs().max().item() > 1e-3);
   });
@@ -80,7 +112,10 @@ test("large batches are attended in chunks (scores under 16 MiB each) with the s
     // 40 × 2 heads × 256² float scores = 21 MiB: two chunks of 32 and 8 rows.
     const x = randn([40, 256, 8]).requiresGrad_();
     const y = attn.forward(x);
-    const pieces = cat([0, 8, 16, 24, 32].map((s) => attn.forward(x.narrow(0, s, 8))), 0);
+    const pieces = cat(
+      [0, 8, 16, 24, 32].map((s) => attn.forward(x.narrow(0, s, 8))),
+      0,
+    );
     assertClose(y.toArray(), pieces.toArray(), 1e-5, "values");
     const w = randn([40, 256, 8]);
     y.mul(w).sum().backward();

@@ -5,8 +5,13 @@ import * as T from "../../src/tensor/index.js";
 import { Adam, AdamW, clipGradNorm, warmupCosine } from "../../src/nn/index.js";
 import { assertClose } from "../helpers.js";
 
-function handAdam(p: number[], grads: number[][], o: { lr: number; b1: number; b2: number; eps: number; wd: number; decoupled: boolean }): number[] {
-  const m = p.map(() => 0), v = p.map(() => 0);
+function handAdam(
+  p: number[],
+  grads: number[][],
+  o: { lr: number; b1: number; b2: number; eps: number; wd: number; decoupled: boolean },
+): number[] {
+  const m = p.map(() => 0),
+    v = p.map(() => 0);
   p = [...p];
   grads.forEach((g0, k) => {
     const t = k + 1;
@@ -16,7 +21,8 @@ function handAdam(p: number[], grads: number[][], o: { lr: number; b1: number; b
       else g += o.wd * p[i]!;
       m[i] = o.b1 * m[i]! + (1 - o.b1) * g;
       v[i] = o.b2 * v[i]! + (1 - o.b2) * g * g;
-      const mh = m[i]! / (1 - o.b1 ** t), vh = v[i]! / (1 - o.b2 ** t);
+      const mh = m[i]! / (1 - o.b1 ** t),
+        vh = v[i]! / (1 - o.b2 ** t);
       p[i]! -= (o.lr * mh) / (Math.sqrt(vh) + o.eps);
     }
   });
@@ -26,14 +32,24 @@ function handAdam(p: number[], grads: number[][], o: { lr: number; b1: number; b
 for (const decoupled of [false, true]) {
   test(`${decoupled ? "AdamW" : "Adam"} equals the textbook update`, () => {
     const p0 = [0.5, -1.5, 2, 0.01];
-    const grads = [[0.1, -0.2, 0.3, 0], [1, 2, -3, 0.5], [-0.5, 0.25, 0.125, 4]];
+    const grads = [
+      [0.1, -0.2, 0.3, 0],
+      [1, 2, -3, 0.5],
+      [-0.5, 0.25, 0.125, 4],
+    ];
     const p = T.keep(T.tensor(p0, undefined, { dtype: "float64" }).requiresGrad_());
-    const opt = decoupled ? new AdamW([p], { lr: 0.05, weightDecay: 0.2 }) : new Adam([p], { lr: 0.05, weightDecay: 0.2 });
+    const opt = decoupled
+      ? new AdamW([p], { lr: 0.05, weightDecay: 0.2 })
+      : new Adam([p], { lr: 0.05, weightDecay: 0.2 });
     for (const g of grads) {
       p.grad = T.tensor(g, undefined, { dtype: "float64" });
       opt.update();
     }
-    assertClose(p.toArray(), handAdam(p0, grads, { lr: 0.05, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.2, decoupled }), 1e-12);
+    assertClose(
+      p.toArray(),
+      handAdam(p0, grads, { lr: 0.05, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.2, decoupled }),
+      1e-12,
+    );
   });
 }
 
@@ -57,7 +73,8 @@ test("optimizer state round trip continues identically", () => {
 });
 
 test("clipGradNorm scales to the max norm and reports the norm before clipping", () => {
-  const a = T.keep(T.zeros([2]).requiresGrad_()), b = T.keep(T.zeros([1]).requiresGrad_());
+  const a = T.keep(T.zeros([2]).requiresGrad_()),
+    b = T.keep(T.zeros([1]).requiresGrad_());
   a.grad = T.tensor([3, 0]);
   b.grad = T.tensor([4]);
   const norm = clipGradNorm([a, b], 1);

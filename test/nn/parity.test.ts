@@ -2,7 +2,19 @@
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as T from "../../src/tensor/index.js";
-import { Adam, AdamW, CausalSelfAttention, Conv2d, ConvTranspose2d, GroupNorm, LayerNorm, Linear, loadSafetensors, emptyCache, disposeCache } from "../../src/nn/index.js";
+import {
+  Adam,
+  AdamW,
+  CausalSelfAttention,
+  Conv2d,
+  ConvTranspose2d,
+  GroupNorm,
+  LayerNorm,
+  Linear,
+  loadSafetensors,
+  emptyCache,
+  disposeCache,
+} from "../../src/nn/index.js";
 import { assertClose } from "../helpers.js";
 
 const fixture = fileURLToPath(new URL("../../../test/fixtures/nn/reference.safetensors", import.meta.url));
@@ -12,8 +24,11 @@ const get = (k: string) => {
   if (!t) throw new Error(`fixture has no tensor ${k}`);
   return t;
 };
-const setWeights = (m: { loadStateDict: (s: Map<string, T.Tensor>) => void }, prefix: string, names: string[]) =>
-  m.loadStateDict(new Map(names.map((n) => [n, get(`${prefix}.${n}`)])));
+const setWeights = (
+  m: { loadStateDict: (s: Map<string, T.Tensor>) => void },
+  prefix: string,
+  names: string[],
+) => m.loadStateDict(new Map(names.map((n) => [n, get(`${prefix}.${n}`)])));
 
 test("Linear matches torch.nn.Linear", () => {
   const lin = new Linear(5, 3);
@@ -52,7 +67,10 @@ test("causal self-attention matches a nanoGPT-style PyTorch reference, with and 
   disposeCache(cache);
 });
 
-for (const [name, Opt] of [["adam", Adam], ["adamw", AdamW]] as const) {
+for (const [name, Opt] of [
+  ["adam", Adam],
+  ["adamw", AdamW],
+] as const) {
   test(`${name} matches torch.optim over three steps with weight decay`, () => {
     const p = T.keep(get(`${name}.p0`).clone().requiresGrad_());
     const opt = new Opt([p], { lr: 0.1, weightDecay: 0.1 });

@@ -8,7 +8,16 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as T from "../../src/tensor/index.js";
-import { Conv2d, Linear, Module, encodeSafetensors, loadModule, loadSafetensors, saveModule, saveSafetensors } from "../../src/nn/index.js";
+import {
+  Conv2d,
+  Linear,
+  Module,
+  encodeSafetensors,
+  loadModule,
+  loadSafetensors,
+  saveModule,
+  saveSafetensors,
+} from "../../src/nn/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lastframe-st-"));
 const PYTHON = "/usr/bin/python3";
@@ -36,7 +45,9 @@ test("tensors of every dtype round-trip bit-exactly", () => {
 });
 
 test("reads a file written by an independent Python writer", () => {
-  const { tensors, metadata } = loadSafetensors(fileURLToPath(new URL("../../../test/fixtures/nn/reference.safetensors", import.meta.url)));
+  const { tensors, metadata } = loadSafetensors(
+    fileURLToPath(new URL("../../../test/fixtures/nn/reference.safetensors", import.meta.url)),
+  );
   assert.equal(metadata.format, "pt");
   assert.deepEqual(tensors.get("ints.i64")!.toArray(), [-3, -2, -1, 0, 1, 2]);
   assert.deepEqual(tensors.get("ints.u8")!.toArray(), [0, 7, 255]);
@@ -47,7 +58,20 @@ test("reads a file written by an independent Python writer", () => {
 test("Python (torch.frombuffer on the documented layout) reads our files", () => {
   assert.ok(existsSync(PYTHON), `${PYTHON} with torch is needed (apt-get install python3-torch)`);
   const path = join(dir, "py.safetensors");
-  saveSafetensors(path, new Map([["w", T.tensor([[1, 2], [3, 4]])], ["n", T.arange(3)]]), { format: "pt" });
+  saveSafetensors(
+    path,
+    new Map([
+      [
+        "w",
+        T.tensor([
+          [1, 2],
+          [3, 4],
+        ]),
+      ],
+      ["n", T.arange(3)],
+    ]),
+    { format: "pt" },
+  );
   const script = `
 import json, struct, sys, torch
 b = open(sys.argv[1], "rb").read()
@@ -61,7 +85,13 @@ for k, e in h.items():
     out[k] = torch.frombuffer(bytearray(b[8 + n + s:8 + n + t]), dtype=dt[e["dtype"]]).reshape(e["shape"]).tolist()
 print(json.dumps(out))`;
   const out = JSON.parse(execFileSync(PYTHON, ["-c", script, path]).toString());
-  assert.deepEqual(out, { n: [0, 1, 2], w: [[1, 2], [3, 4]] });
+  assert.deepEqual(out, {
+    n: [0, 1, 2],
+    w: [
+      [1, 2],
+      [3, 4],
+    ],
+  });
 });
 
 class Net extends Module {
@@ -70,8 +100,12 @@ class Net extends Module {
 }
 
 test("modules save and load by state-dict name, with a JSON config beside", () => {
-  const a = new Net(), b = new Net();
-  assert.deepEqual([...a.stateDict().keys()], ["conv.weight", "conv.bias", "heads.0.weight", "heads.0.bias", "heads.1.weight"]);
+  const a = new Net(),
+    b = new Net();
+  assert.deepEqual(
+    [...a.stateDict().keys()],
+    ["conv.weight", "conv.bias", "heads.0.weight", "heads.0.bias", "heads.1.weight"],
+  );
   const path = join(dir, "net.safetensors");
   saveModule(path, a, { width: 2 });
   assert.deepEqual(JSON.parse(readFileSync(join(dir, "net.json"), "utf8")), { width: 2 });
@@ -83,19 +117,33 @@ test("damaged or mismatched files are rejected naming the file", () => {
   const good = encodeSafetensors(new Map([["x", T.ones([4])]]));
   const path = join(dir, "bad.safetensors");
   writeFileSync(path, good.subarray(0, good.length - 3));
-  assert.throws(() => loadSafetensors(path), { name: "CheckpointError", message: `${path} is not a valid safetensors file: the tensors cover 16 bytes but the data area has 13 (truncated?)` });
+  assert.throws(() => loadSafetensors(path), {
+    name: "CheckpointError",
+    message: `${path} is not a valid safetensors file: the tensors cover 16 bytes but the data area has 13 (truncated?)`,
+  });
   writeFileSync(path, good.subarray(0, 5));
-  assert.throws(() => loadSafetensors(path), { message: `${path} is not a valid safetensors file: it has 5 bytes, fewer than the 8-byte header length` });
+  assert.throws(() => loadSafetensors(path), {
+    message: `${path} is not a valid safetensors file: it has 5 bytes, fewer than the 8-byte header length`,
+  });
   const badJson = Buffer.from(good);
   badJson[9] = 0x7b;
   writeFileSync(path, badJson);
-  assert.throws(() => loadSafetensors(path), { message: `${path} is not a valid safetensors file: the header is not valid JSON` });
-  assert.throws(() => loadSafetensors(join(dir, "missing.safetensors")), { message: `cannot read ${join(dir, "missing.safetensors")}: ENOENT` });
+  assert.throws(() => loadSafetensors(path), {
+    message: `${path} is not a valid safetensors file: the header is not valid JSON`,
+  });
+  assert.throws(() => loadSafetensors(join(dir, "missing.safetensors")), {
+    message: `cannot read ${join(dir, "missing.safetensors")}: ENOENT`,
+  });
   saveSafetensors(path, new Map([["conv.weight", T.ones([2, 1, 2, 2])]]));
-  assert.throws(() => loadModule(path, new Net()), { name: "CheckpointError", message: /^state dict does not match the model in .*: missing conv.bias, heads.0.weight/ });
+  assert.throws(() => loadModule(path, new Net()), {
+    name: "CheckpointError",
+    message: /^state dict does not match the model in .*: missing conv.bias, heads.0.weight/,
+  });
   const a = new Net();
   const state = a.stateDict();
   state.set("conv.bias", T.ones([3]));
   saveSafetensors(path, state);
-  assert.throws(() => loadModule(path, new Net()), { message: `shape mismatch for conv.bias in ${path}: model has [2], file has [3]` });
+  assert.throws(() => loadModule(path, new Net()), {
+    message: `shape mismatch for conv.bias in ${path}: model has [2], file has [3]`,
+  });
 });

@@ -25,7 +25,10 @@ test("typed-array round trips keep values and dtypes", () => {
 });
 
 test("nested arrays infer shapes", () => {
-  const t = T.tensor([[1, 2, 3], [4, 5, 6]]);
+  const t = T.tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   assert.deepEqual(t.shape, [2, 3]);
   assert.deepEqual(t.transpose(0, 1).contiguous().toArray(), [1, 4, 2, 5, 3, 6]);
 });
@@ -36,7 +39,10 @@ test("broadcasting follows NumPy rules", () => {
   assert.deepEqual(a.add(b).shape, [3, 2]);
   assert.deepEqual(a.add(b).toArray(), [11, 21, 12, 22, 13, 23]);
   assert.deepEqual(a.mul(b).toArray(), [10, 20, 20, 40, 30, 60]);
-  assert.throws(() => T.zeros([2, 3]).add(T.zeros([4])), /aten::add.Tensor: The size of tensor a \(3\) must match the size of tensor b \(4\)/);
+  assert.throws(
+    () => T.zeros([2, 3]).add(T.zeros([4])),
+    /aten::add.Tensor: The size of tensor a \(3\) must match the size of tensor b \(4\)/,
+  );
 });
 
 test("dtype promotion: int with float scalar promotes, float with int scalar stays float", () => {
@@ -53,29 +59,41 @@ test("dtype promotion: int with float scalar promotes, float with int scalar sta
 
 test("matmul and conv2d equal direct loops", () => {
   T.manualSeed(3);
-  const a = T.randn([3, 4]), b = T.randn([4, 5]);
-  const A = a.toArray(), B = b.toArray();
+  const a = T.randn([3, 4]),
+    b = T.randn([4, 5]);
+  const A = a.toArray(),
+    B = b.toArray();
   const expected: number[] = [];
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 5; j++) {
-    let s = 0;
-    for (let k = 0; k < 4; k++) s += A[i * 4 + k]! * B[k * 5 + j]!;
-    expected.push(s);
-  }
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 5; j++) {
+      let s = 0;
+      for (let k = 0; k < 4; k++) s += A[i * 4 + k]! * B[k * 5 + j]!;
+      expected.push(s);
+    }
   assertClose(a.matmul(b).toArray(), expected, 1e-5, "matmul");
 
   // conv2d, stride 2, padding 1: x (1, 2, 5, 5), w (3, 2, 3, 3)
-  const x = T.randn([1, 2, 5, 5]), w = T.randn([3, 2, 3, 3]), bias = T.randn([3]);
-  const X = x.toArray(), W = w.toArray(), Bs = bias.toArray();
+  const x = T.randn([1, 2, 5, 5]),
+    w = T.randn([3, 2, 3, 3]),
+    bias = T.randn([3]);
+  const X = x.toArray(),
+    W = w.toArray(),
+    Bs = bias.toArray();
   const out: number[] = [];
-  for (let o = 0; o < 3; o++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-    let s = Bs[o]!;
-    for (let c = 0; c < 2; c++) for (let ki = 0; ki < 3; ki++) for (let kj = 0; kj < 3; kj++) {
-      const y = i * 2 - 1 + ki, z = j * 2 - 1 + kj;
-      if (y < 0 || z < 0 || y >= 5 || z >= 5) continue;
-      s += X[c * 25 + y * 5 + z]! * W[((o * 2 + c) * 3 + ki) * 3 + kj]!;
-    }
-    out.push(s);
-  }
+  for (let o = 0; o < 3; o++)
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        let s = Bs[o]!;
+        for (let c = 0; c < 2; c++)
+          for (let ki = 0; ki < 3; ki++)
+            for (let kj = 0; kj < 3; kj++) {
+              const y = i * 2 - 1 + ki,
+                z = j * 2 - 1 + kj;
+              if (y < 0 || z < 0 || y >= 5 || z >= 5) continue;
+              s += X[c * 25 + y * 5 + z]! * W[((o * 2 + c) * 3 + ki) * 3 + kj]!;
+            }
+        out.push(s);
+      }
   const y = T.conv2d(x, w, bias, { stride: 2, padding: 1 });
   assert.deepEqual(y.shape, [1, 3, 3, 3]);
   assertClose(y.toArray(), out, 1e-5, "conv2d");
@@ -90,7 +108,10 @@ test("reductions, softmax and logsumexp match plain JS", () => {
   const row = [0.5, -1, 2];
   const lse = Math.log(row.reduce((s, x) => s + Math.exp(x), 0));
   assertClose(t.logsumexp(1).toArray().slice(0, 1), [lse]);
-  assertClose(t.softmax(1).toArray().slice(0, 3), row.map((x) => Math.exp(x - lse)));
+  assertClose(
+    t.softmax(1).toArray().slice(0, 3),
+    row.map((x) => Math.exp(x - lse)),
+  );
   const mean = v.reduce((a, b) => a + b) / 6;
   const varUnbiased = v.reduce((s, x) => s + (x - mean) ** 2, 0) / 5;
   assertClose(t.var().toArray(), [varUnbiased]);
@@ -103,7 +124,10 @@ test("reductions, softmax and logsumexp match plain JS", () => {
 });
 
 test("cross-entropy equals −log softmax at the target", () => {
-  const logits = T.tensor([[1, 2, 0.5], [0, -1, 3]]);
+  const logits = T.tensor([
+    [1, 2, 0.5],
+    [0, -1, 3],
+  ]);
   const target = T.tensor([1, 2], undefined, { dtype: "int64" });
   const lsm = logits.logSoftmax(1).toArray();
   assertClose(T.crossEntropy(logits, target).toArray(), [-(lsm[1]! + lsm[5]!) / 2]);
@@ -118,8 +142,20 @@ test("shape and movement ops", () => {
   assert.deepEqual(t.narrow(2, 1, 2).contiguous().toArray().slice(0, 4), [1, 2, 5, 6]);
   assert.deepEqual(t.select(0, 1).shape, [3, 4]);
   assert.deepEqual(t.slice(2, 0, null, 2).contiguous().toArray().slice(0, 4), [0, 2, 4, 6]);
-  assert.deepEqual(t.chunk(2, 2).map((c) => c.shape), [[2, 3, 2], [2, 3, 2]]);
-  assert.deepEqual(t.split([1, 3], 2).map((c) => c.shape), [[2, 3, 1], [2, 3, 3]]);
+  assert.deepEqual(
+    t.chunk(2, 2).map((c) => c.shape),
+    [
+      [2, 3, 2],
+      [2, 3, 2],
+    ],
+  );
+  assert.deepEqual(
+    t.split([1, 3], 2).map((c) => c.shape),
+    [
+      [2, 3, 1],
+      [2, 3, 3],
+    ],
+  );
   assert.deepEqual(T.cat([t, t], 1).shape, [2, 6, 4]);
   assert.deepEqual(T.stack([t, t], 0).shape, [2, 2, 3, 4]);
   assert.deepEqual(t.unsqueeze(1).squeeze(1).shape, [2, 3, 4]);
@@ -129,8 +165,16 @@ test("shape and movement ops", () => {
   assert.deepEqual(T.tensor([5, 6, 7]).indexSelect(0, idx).toArray(), [7, 5]);
   const z = T.zeros([3]).scatter(0, idx, T.tensor([1, 2]));
   assert.deepEqual(z.toArray(), [2, 0, 1]);
-  assert.deepEqual(T.tensor([1, 2, 3, 4], [2, 2]).index([T.tensor([1, 0], undefined, { dtype: "int64" })]).toArray(), [3, 4, 1, 2]);
-  assert.deepEqual(T.oneHot(T.tensor([0, 2], undefined, { dtype: "int64" }), 3).toArray(), [1, 0, 0, 0, 0, 1]);
+  assert.deepEqual(
+    T.tensor([1, 2, 3, 4], [2, 2])
+      .index([T.tensor([1, 0], undefined, { dtype: "int64" })])
+      .toArray(),
+    [3, 4, 1, 2],
+  );
+  assert.deepEqual(
+    T.oneHot(T.tensor([0, 2], undefined, { dtype: "int64" }), 3).toArray(),
+    [1, 0, 0, 0, 0, 1],
+  );
 });
 
 test("comparisons, where and masked fill", () => {
