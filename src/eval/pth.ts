@@ -4,11 +4,11 @@
 //     number, protocol version, system info, the object, the storage keys), then each storage as an 8-byte
 //     element count and its raw bytes, in the order of those keys.
 // Tensors are rebuilt from (storage, offset, size, stride); only the globals a state dict needs are allowed.
-import { readFileSync } from "node:fs";
 import { type DType, type Tensor, CheckpointError, dispose, fromTyped } from "../tensor/index.js";
 import { arrayTypeOf, byteSize } from "../tensor/dtype.js";
 import { type PickleGlobal, PickleRef, unpickle } from "./pickle.js";
 import { isZip, readZipDirectory, zipEntryData } from "./zip.js";
+import { readCheckpointFile } from "../nn/index.js";
 
 const STORAGE_DTYPES: Record<string, DType> = {
   FloatStorage: "float32",
@@ -218,13 +218,5 @@ export function decodeStateDict(buf: Buffer, source: string): Map<string, Tensor
 
 /** Reads a state dict from a .pth file (see decodeStateDict). */
 export function loadStateDict(path: string): Map<string, Tensor> {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (err) {
-    throw new CheckpointError(
-      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
-  return decodeStateDict(buf, path);
+  return decodeStateDict(readCheckpointFile(path), path);
 }

@@ -18,6 +18,7 @@ export * as init from "./init.js";
 export {
   saveSafetensors,
   loadSafetensors,
+  readCheckpointFile,
   encodeSafetensors,
   decodeSafetensors,
   saveModule,

@@ -104,16 +104,19 @@ export function decodeSafetensors(buf: Buffer, source = "safetensors data"): Loa
   return { tensors, metadata };
 }
 
-export function loadSafetensors(path: string): Loaded {
-  let buf: Buffer;
+/** A checkpoint file's bytes; an unreadable file is a CheckpointError naming it and why (ENOENT, EACCES, …). */
+export function readCheckpointFile(path: string): Buffer {
   try {
-    buf = readFileSync(path);
+    return readFileSync(path);
   } catch (err) {
     throw new CheckpointError(
       `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
-  return decodeSafetensors(buf, path);
+}
+
+export function loadSafetensors(path: string): Loaded {
+  return decodeSafetensors(readCheckpointFile(path), path);
 }
 
 /** Saves a module's state dict, and its config as JSON beside it (`model.safetensors` + `model.json`). */

@@ -13,7 +13,7 @@ const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], {
 
 test("experiment main --preset smoke, then report (HTML and markdown)", { timeout: 2_400_000 }, () => {
   const out = join(mkdtempSync(join(tmpdir(), "lastframe-exp-")), "main");
-  const r = run(
+  const suite = [
     "experiment",
     "main",
     "--preset",
@@ -25,7 +25,8 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
     "--out",
     out,
     "--quiet",
-  );
+  ];
+  const r = run(...suite);
   assert.equal(r.status, 0, r.stderr);
   const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
   assert.equal(results.runs.length, 5 * 2, "5 rows × 2 seeds");
@@ -44,19 +45,7 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.match(md, /± /);
 
   const mtime = statSync(join(out, "runs", "hvae-image-s0", "metrics.jsonl")).mtimeMs;
-  const again = run(
-    "experiment",
-    "main",
-    "--preset",
-    "smoke",
-    "--models",
-    "hvae",
-    "--seeds",
-    "2",
-    "--out",
-    out,
-    "--quiet",
-  );
+  const again = run(...suite);
   assert.equal(again.status, 0, again.stderr);
   assert.equal(
     statSync(join(out, "runs", "hvae-image-s0", "metrics.jsonl")).mtimeMs,
