@@ -16,4 +16,6 @@ run main --data cifar10 --models hvae --out "results/main-cifar10-hvae-$budget"
 run controls --data fashion-mnist --models hvae --out "results/controls-fashion-mnist-hvae-$budget"
 run main --data fashion-mnist --models vqvae --out "results/main-fashion-mnist-vqvae-$budget"
 run controls --data mnist --models vqvae --out "results/controls-mnist-vqvae-$budget"
+run frames --data mnist --models hvae --out "results/frames-mnist-hvae-$budget"
+run probe --data mnist --models hvae --out "results/probe-mnist-hvae-$budget"
 node bin/lastframe.js report results --markdown --into README.md
