@@ -19,6 +19,12 @@ export const experimentFlags = {
   out: { type: "string", help: "results folder, e.g. results/main-mnist" },
   metrics: { type: "list", help: `metrics (${metricNames.join(", ")})`, default: ["fd", "kid", "pr", "bpd"] },
   inceptionWeights: { type: "string", help: "pytorch-fid Inception weights, to add FID" },
+  jobs: {
+    type: "int",
+    help: "runs trained at once, each in its own process with its share of the threads",
+    default: 1,
+  },
+  only: { type: "string", help: "train and evaluate just this run (its folder name, e.g. hvae-image-s0)" },
   quiet: { type: "boolean", help: "no progress bars", default: false },
 } satisfies FlagSpecs;
 
@@ -36,6 +42,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])} for 'lastframe experiment'`);
   if (!f.out) throw new UsageError("Missing --out: the results folder, e.g. --out results/main-mnist");
   if (f.seeds < 1) throw new UsageError(`Expected positive integer for --seeds but received ${f.seeds}`);
+  if (f.jobs < 1) throw new UsageError(`Expected positive integer for --jobs but received ${f.jobs}`);
   const models = f.models ?? familyNames();
   for (const m of models)
     if (!familyNames().includes(m))
@@ -52,9 +59,15 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     out: f.out,
     metrics: f.metrics as MetricName[],
     inceptionWeights: f.inceptionWeights,
-    output: f.quiet ? "quiet" : "bar",
+    jobs: f.jobs,
+    only: f.only,
+    output: f.quiet || f.jobs > 1 ? "quiet" : "bar",
     log: (s) => process.stderr.write(s + "\n"),
   });
+  if (f.only !== undefined) {
+    console.error(`run ${f.only} done: ${f.out}/runs/${f.only}`);
+    return;
+  }
   console.log(suiteMarkdown(res, f.out));
   console.error(`results: ${f.out}/results.json, ${f.out}/results.md`);
 }

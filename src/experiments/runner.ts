@@ -3,10 +3,17 @@
 //   <out>/runs/<row>-s<seed>/   run folders (config, metrics.jsonl, checkpoints, samples, eval.json)
 //   <out>/results.json          every run's numbers plus the suite's settings
 //   <out>/results.md            the table, mean ± std over seeds
-// A finished run is never trained again, so re-running the same command only does what is missing.
+// A finished run is never trained again, so re-running the same command only does what is missing. Run folders
+// hold checkpoints and stay out of git; results.json is committed, so a run it records counts as done even on a
+// machine that no longer has its folder (the suite then goes on across sessions and machines).
+//
+// With jobs > 1, the runs still to do are trained in that many child processes (`--only <run>`), each with its
+// share of the threads: on a few cores, small models train faster side by side than one at a time on all cores.
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { train } from "../train/loop.js";
 import { loadRunData } from "../train/data.js";
 import { closeRun, openRun } from "../train/run-dir.js";
@@ -14,7 +21,7 @@ import { linearProbe } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
 import { type RunResult, type SuiteResults, suiteMarkdown } from "./aggregate.js";
-import { expected } from "../tensor/errors.js";
+import { ArgumentError, DataError, expected } from "../tensor/errors.js";
 import { type EvalReport, type MetricName, evaluate, writeReport } from "../eval/evaluate.js";
 
 export interface ExperimentOptions {
@@ -26,9 +33,16 @@ export interface ExperimentOptions {
   out: string;
   metrics: MetricName[];
   inceptionWeights?: string;
+  /** Runs trained at once, in child processes (1: in this process). */
+  jobs: number;
+  /** Train and evaluate only this run (its folder name, e.g. "hvae-image-s0"), writing no table. */
+  only?: string;
   output: "bar" | "quiet";
   log: (s: string) => void;
 }
+
+/** A run's folder name under <out>/runs, and its name for --only. */
+const runName = (row: Row, seed: number) => `${row.key}-s${seed}`;
 
 /**
  * The table's numbers from an evaluation. bits/dim is the image's likelihood only for image models (T = 1):
@@ -86,7 +100,7 @@ async function probeAccuracy(dir: string, budget: Budget): Promise<number> {
 }
 
 async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptions): Promise<RunResult> {
-  const dir = join(o.out, "runs", `${row.key}-s${seed}`);
+  const dir = join(o.out, "runs", runName(row, seed));
   const evalPath = join(dir, "eval.json");
   const result = await train(
     {
@@ -134,11 +148,78 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
   };
 }
 
+/**
+ * The runs an earlier invocation recorded in <out>/results.json, by run name, when that file describes this same
+ * suite, data and budget (a run's record is reused only if its steps and batch also match).
+ */
+function recordedRuns(o: ExperimentOptions, budget: Budget): Map<string, RunResult> {
+  const path = join(o.out, "results.json");
+  const recorded = new Map<string, RunResult>();
+  if (!existsSync(path)) return recorded;
+  let prev: SuiteResults;
+  try {
+    prev = JSON.parse(readFileSync(path, "utf8")) as SuiteResults;
+  } catch (err) {
+    throw new DataError(
+      `${path} is not valid JSON (${(err as Error).message}); move it away to start afresh`,
+    );
+  }
+  if (prev.suite !== o.suite || prev.data !== o.data || prev.budget !== o.budget)
+    throw new ArgumentError(
+      `${path} holds suite ${prev.suite} on ${prev.data} at the ${prev.budget} budget, not ${o.suite} on ` +
+        `${o.data} at ${o.budget}: choose another --out`,
+    );
+  for (const r of prev.runs ?? [])
+    if (r.steps === budget.steps && r.batch === budget.batch) recorded.set(`${r.row}-s${r.seed}`, r);
+  return recorded;
+}
+
+const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
+
+/** Trains and evaluates one run in a child process (`experiment --only`), with `threads` threads. */
+function runInChild(name: string, threads: number, o: ExperimentOptions): Promise<void> {
+  const args = [bin, "experiment", o.suite, "--only", name, "--data", o.data, "--preset", o.budget];
+  args.push("--models", o.models.join(","), "--seeds", String(o.seeds), "--out", o.out);
+  args.push("--metrics", o.metrics.join(","), "--quiet");
+  if (o.inceptionWeights) args.push("--inception-weights", o.inceptionWeights);
+  const env = { ...process.env, LASTFRAME_THREADS: String(threads) };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => {
+      const text = d.toString();
+      err = (err + text).slice(-4000);
+      for (const line of text.split("\n").filter(Boolean)) o.log(`  ${name}: ${line}`);
+    });
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`run ${name} failed (exit ${code}): ${err.trim()}`)),
+    );
+  });
+}
+
+/** Runs `names` in `jobs` child processes at a time, sharing this process's threads between them. */
+async function runInChildren(names: string[], o: ExperimentOptions): Promise<void> {
+  const threads = Number(process.env.LASTFRAME_THREADS) || availableParallelism();
+  const perChild = Math.max(1, Math.floor(threads / o.jobs));
+  o.log(`${names.length} runs to do, ${o.jobs} at a time, ${perChild} thread(s) each`);
+  const queue = [...names];
+  const failures: Error[] = [];
+  const lane = async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift())
+      await runInChild(name, perChild, o).catch((e: Error) => void failures.push(e));
+  };
+  await Promise.all(Array.from({ length: Math.min(o.jobs, names.length) }, lane));
+  if (failures.length) throw failures[0]!;
+}
+
 export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
   const budget = budgets[o.budget];
   if (!budget) throw expected(`one of ${Object.keys(budgets).join(", ")}`, "preset", o.budget);
+  if (!(Number.isInteger(o.jobs) && o.jobs > 0)) throw expected("positive integer", "jobs", o.jobs);
   const rows = suiteRows(o.suite, o.models);
   const seeds = [...Array(o.seeds).keys()];
+  const planned = seeds.flatMap((seed) => rows.map((row) => ({ row, seed, name: runName(row, seed) })));
   const res: SuiteResults = {
     suite: o.suite,
     data: o.data,
@@ -147,14 +228,42 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     hardware: `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}`,
     runs: [],
   };
-  const total = rows.length * seeds.length;
-  for (const seed of seeds)
-    for (const row of rows) {
-      o.log(`[${res.runs.length + 1}/${total}] ${row.key}, seed ${seed}`);
-      res.runs.push(await runRow(row, seed, budget, o));
-      // Written after every run, so a session that stops part-way still leaves a table of what is done.
-      writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
-      writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
-    }
+  const recorded = recordedRuns(o, budget);
+  // A run whose folder is here resumes from it; a run recorded without its folder was finished elsewhere.
+  const elsewhere = (name: string) =>
+    recorded.has(name) && !existsSync(join(o.out, "runs", name, "config.json"));
+
+  if (o.only !== undefined) {
+    const run = planned.find((p) => p.name === o.only);
+    if (!run)
+      throw new ArgumentError(
+        `Unknown run ${JSON.stringify(o.only)} for --only. This suite's runs: ${planned.map((p) => p.name).join(", ")}`,
+      );
+    if (!elsewhere(run.name)) res.runs.push(await runRow(run.row, run.seed, budget, o));
+    return res;
+  }
+  const todo = planned.filter(
+    (p) => !elsewhere(p.name) && !existsSync(join(o.out, "runs", p.name, "eval.json")),
+  );
+  if (o.jobs > 1 && todo.length > 1)
+    await runInChildren(
+      todo.map((p) => p.name),
+      o,
+    );
+
+  const results = new Map(
+    planned.flatMap((p) => (elsewhere(p.name) ? [[p.name, recorded.get(p.name)!]] : [])),
+  );
+  for (const [i, { row, seed, name }] of planned.entries()) {
+    const kept = results.has(name);
+    o.log(
+      `[${i + 1}/${planned.length}] ${row.key}, seed ${seed}${kept ? " (recorded in results.json)" : ""}`,
+    );
+    if (!kept) results.set(name, await runRow(row, seed, budget, o));
+    // Written after every run, so a session that stops part-way still leaves a table of what is done.
+    res.runs = planned.flatMap((p) => results.get(p.name) ?? []);
+    writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
+    writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
+  }
   return res;
 }

@@ -1,8 +1,9 @@
 // A smoke suite end to end on tiny presets: every row trains a few steps, is evaluated,
-// and give a well-formed table, markdown and HTML report; a second invocation resumes without retraining.
+// and give a well-formed table, markdown and HTML report; a second invocation resumes without retraining, and a
+// third on a machine without the run folders keeps the runs that results.json records.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -26,8 +27,10 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
     out,
     "--quiet",
   ];
-  const r = run(...suite);
+  // Two runs at a time in child processes; the table is the same as one at a time would give.
+  const r = run(...suite, "--jobs", "2");
   assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /10 runs to do, 2 at a time/);
   const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
   assert.equal(results.runs.length, 5 * 2, "5 rows × 2 seeds");
   for (const x of results.runs) {
@@ -63,4 +66,31 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   const mdOut = run("report", out, "--markdown");
   assert.equal(mdOut.status, 0, mdOut.stderr);
   assert.equal(mdOut.stdout.trim(), md.trim());
+
+  // A fresh machine with the committed results.json but no run folders: nothing is trained again.
+  rmSync(join(out, "runs"), { recursive: true });
+  const elsewhere = run(...suite);
+  assert.equal(elsewhere.status, 0, elsewhere.stderr);
+  assert.match(elsewhere.stderr, /\(recorded in results\.json\)/);
+  assert.equal(existsSync(join(out, "runs")), false, "a recorded run was trained again");
+  assert.deepEqual(JSON.parse(readFileSync(join(out, "results.json"), "utf8")).runs, results.runs);
+  assert.equal(readFileSync(join(out, "results.md"), "utf8"), md);
+
+  // Another suite's --out is refused, and --only names the runs there are.
+  const other = run(
+    "experiment",
+    "controls",
+    "--preset",
+    "smoke",
+    "--models",
+    "hvae",
+    "--out",
+    out,
+    "--quiet",
+  );
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /holds suite main on mnist at the smoke budget, not controls on mnist at smoke/);
+  const only = run(...suite, "--only", "hvae-nope-s0");
+  assert.equal(only.status, 2);
+  assert.match(only.stderr, /Unknown run "hvae-nope-s0" for --only\. This suite's runs: hvae-image-s0, /);
 });
