@@ -2,12 +2,13 @@
 # Runs the experiment suites behind README's results section, then writes their tables into README.
 #   bash scripts/results.sh [quick|standard]      (default quick)
 # Every suite resumes where it stopped, so this can be re-run after an interruption, or across sessions, and
-# only does what is missing. Set LASTFRAME_THREADS to share the machine with other work.
+# only does what is missing (runs recorded in a committed results.json count as done). Two runs train side by
+# side (--jobs 2, one thread each); set LASTFRAME_JOBS=1 LASTFRAME_THREADS=1 to leave a core for other work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget="${1:-quick}"
 bash scripts/setup.sh
-run() { node bin/lastframe.js experiment "$@" --preset "$budget" --seeds 3 --quiet; }
+run() { node bin/lastframe.js experiment "$@" --preset "$budget" --seeds 3 --jobs "${LASTFRAME_JOBS:-2}" --quiet; }
 run main --data mnist --models hvae --out "results/main-mnist-hvae-$budget"
 run main --data mnist --models vqvae --out "results/main-mnist-vqvae-$budget"
 run controls --data mnist --models hvae --out "results/controls-mnist-hvae-$budget"
