@@ -198,8 +198,15 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
   });
 }
 
-/** Runs `names` in `jobs` child processes at a time, sharing this process's threads between them. */
-async function runInChildren(names: string[], o: ExperimentOptions): Promise<void> {
+/**
+ * Runs `names` in `jobs` child processes at a time, sharing this process's threads between them, and calls
+ * `finished` with each run's name as soon as its child is done.
+ */
+async function runInChildren(
+  names: string[],
+  o: ExperimentOptions,
+  finished: (name: string) => Promise<void>,
+): Promise<void> {
   const threads = Number(process.env.LASTFRAME_THREADS) || availableParallelism();
   const perChild = Math.max(1, Math.floor(threads / o.jobs));
   o.log(`${names.length} runs to do, ${o.jobs} at a time, ${perChild} thread(s) each`);
@@ -207,7 +214,10 @@ async function runInChildren(names: string[], o: ExperimentOptions): Promise<voi
   const failures: Error[] = [];
   const lane = async () => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift())
-      await runInChild(name, perChild, o).catch((e: Error) => void failures.push(e));
+      await runInChild(name, perChild, o).then(
+        () => finished(name),
+        (e: Error) => void failures.push(e),
+      );
   };
   await Promise.all(Array.from({ length: Math.min(o.jobs, names.length) }, lane));
   if (failures.length) throw failures[0]!;
@@ -242,28 +252,35 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     if (!elsewhere(run.name)) res.runs.push(await runRow(run.row, run.seed, budget, o));
     return res;
   }
+
+  const results = new Map(
+    planned.flatMap((p) => (elsewhere(p.name) ? [[p.name, recorded.get(p.name)!]] : [])),
+  );
+  // Rewritten after every run, so a session that stops part-way still leaves a table of what is done. Runs are
+  // recorded one at a time (a finished run is only read back, but train() is not meant to run concurrently).
+  let recording = Promise.resolve();
+  const record = (name: string) =>
+    (recording = recording.then(async () => {
+      const { row, seed } = planned.find((p) => p.name === name)!;
+      if (!results.has(name)) results.set(name, await runRow(row, seed, budget, o));
+      res.runs = planned.flatMap((p) => results.get(p.name) ?? []);
+      writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
+      writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
+    }));
+
   const todo = planned.filter(
-    (p) => !elsewhere(p.name) && !existsSync(join(o.out, "runs", p.name, "eval.json")),
+    (p) => !results.has(p.name) && !existsSync(join(o.out, "runs", p.name, "eval.json")),
   );
   if (o.jobs > 1 && todo.length > 1)
     await runInChildren(
       todo.map((p) => p.name),
       o,
+      record,
     );
-
-  const results = new Map(
-    planned.flatMap((p) => (elsewhere(p.name) ? [[p.name, recorded.get(p.name)!]] : [])),
-  );
   for (const [i, { row, seed, name }] of planned.entries()) {
-    const kept = results.has(name);
-    o.log(
-      `[${i + 1}/${planned.length}] ${row.key}, seed ${seed}${kept ? " (recorded in results.json)" : ""}`,
-    );
-    if (!kept) results.set(name, await runRow(row, seed, budget, o));
-    // Written after every run, so a session that stops part-way still leaves a table of what is done.
-    res.runs = planned.flatMap((p) => results.get(p.name) ?? []);
-    writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
-    writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
+    const kept = elsewhere(name) ? " (recorded in results.json)" : "";
+    o.log(`[${i + 1}/${planned.length}] ${row.key}, seed ${seed}${kept}`);
+    await record(name);
   }
   return res;
 }
