@@ -17,7 +17,7 @@
 // skipThreshold is skipped and counted; the EMA's decay warms up as min(emaDecay, (1+n)/(10+n)) after n updates,
 // so short runs are not averaged with their initialisation; maxBadSteps non-finite steps in a row stop the run with a
 // TrainingError, keeping the last good checkpoint (nothing is saved after the divergence).
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BatchLoader } from "../data/loader.js";
 import { type ImageSet, Progress, repoRoot } from "../data/index.js";
@@ -63,6 +63,7 @@ import {
   trainingVideos,
   withRng,
 } from "./data.js";
+import { lockRunFolder } from "./lock.js";
 
 /** The run stopped itself: persistent non-finite losses or gradients. */
 export class TrainingError extends Error {
@@ -133,6 +134,15 @@ function cutMetrics(path: string, step: number): void {
 // ***** the loop *****
 
 export async function train(input: RunInput, dir: string, opts: TrainOptions = {}): Promise<TrainResult> {
+  const unlock = lockRunFolder(dir);
+  try {
+    return await trainLocked(input, dir, opts);
+  } finally {
+    unlock();
+  }
+}
+
+async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Promise<TrainResult> {
   const output = opts.output ?? "bar";
   const log =
     opts.log ??
@@ -172,7 +182,6 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
       `Unknown stage ${JSON.stringify(opts.stage)} for model ${cfg.model}. Valid stages: ${stages.join(", ")}`,
     );
   }
-  mkdirSync(dir, { recursive: true });
   if (!saved || longer) {
     const extended = longer
       ? { extendedFrom: `${saved.train.steps} steps, at ${new Date().toISOString()}` }

@@ -12,7 +12,8 @@ import {
   truncateSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { hvaeFamily } from "../../src/models/hvae.js";
@@ -165,6 +166,36 @@ test("a run folder is never overwritten, and resuming with a different config is
   // Log intervals never change the weights: they may differ.
   const done = await train({ log: { evalEvery: 1 } }, dir, { resume: true, output: "quiet" });
   assert.equal(done.step, 2);
+});
+
+test("one trainer at a time in a run folder; a killed trainer's lock is taken over; a refused run leaves no folder", async () => {
+  const dir = join(root, "locked");
+  await train(tiny(2), dir, { output: "quiet" });
+  const lock = join(dir, "lock");
+  assert.equal(existsSync(lock), false, "the lock is released when training ends");
+  // A live process holds the folder: refused, naming it, and the run is untouched.
+  const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+  try {
+    writeFileSync(lock, `${holder.pid} ${hostname()}\n`);
+    const before = readFileSync(join(dir, "metrics.jsonl"), "utf8");
+    await assert.rejects(train({ train: { steps: 4 } }, dir, { resume: true, output: "quiet" }), {
+      name: "ArgumentError",
+      message: `${dir} is in use: process ${holder.pid} is training this run (if it is not, remove ${lock})`,
+    });
+    assert.equal(readFileSync(join(dir, "metrics.jsonl"), "utf8"), before);
+    assert.equal(readFileSync(lock, "utf8"), `${holder.pid} ${hostname()}\n`, "another's lock is kept");
+  } finally {
+    holder.kill("SIGKILL");
+    await new Promise((resolve) => holder.once("exit", resolve));
+  }
+  // The same lock once its process is gone (as after kill -9): stale, taken over, and the run resumes.
+  const done = await train({ train: { steps: 4 } }, dir, { resume: true, output: "quiet" });
+  assert.equal(done.step, 4);
+  assert.equal(existsSync(lock), false);
+  // A run refused before it starts writes nothing, not even its folder.
+  const refused = join(root, "refused");
+  await assert.rejects(train(tiny(2, { preset: "huge" }), refused, { output: "quiet" }), /Unknown preset/);
+  assert.equal(existsSync(refused), false);
 });
 
 test("a resume may train longer (the config records it); fewer steps are refused", async () => {
