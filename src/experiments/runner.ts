@@ -3,6 +3,7 @@
 //   <out>/runs/<row>-s<seed>/   run folders (config, metrics.jsonl, checkpoints, samples, eval.json)
 //   <out>/results.json          every run's numbers plus the suite's settings
 //   <out>/results.md            the table, mean ± std over seeds
+//   <out>/samples/<row>.png     each row's final sample grid (seed 0), small enough to commit beside the table
 // A finished run is never trained again, so re-running the same command only does what is missing. Run folders
 // hold checkpoints and stay out of git; results.json is committed, so a run it records counts as done even on a
 // machine that no longer has its folder (the suite then goes on across sessions and machines).
@@ -10,7 +11,7 @@
 // With jobs > 1, the runs still to do are trained in that many child processes (`--only <run>`), each with its
 // share of the threads: on a few cores, small models train faster side by side than one at a time on all cores.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -198,6 +199,20 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
   });
 }
 
+/** Copies a run's final grid of generated last frames to <out>/samples/<row>.png (if its folder is here). */
+function keepSampleGrid(out: string, name: string, row: Row): void {
+  const dir = join(out, "runs", name, "samples");
+  if (!existsSync(dir)) return;
+  const grids = readdirSync(dir)
+    .filter((f) => /^step-\d+\.png$/.test(f))
+    .sort();
+  const last = grids[grids.length - 1];
+  if (last) {
+    mkdirSync(join(out, "samples"), { recursive: true });
+    writeFileAtomic(join(out, "samples", `${row.key}.png`), readFileSync(join(dir, last)));
+  }
+}
+
 /**
  * Runs `names` in `jobs` child processes at a time, sharing this process's threads between them, and calls
  * `finished` with each run's name as soon as its child is done.
@@ -263,6 +278,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     (recording = recording.then(async () => {
       const { row, seed } = planned.find((p) => p.name === name)!;
       if (!results.has(name)) results.set(name, await runRow(row, seed, budget, o));
+      if (seed === 0) keepSampleGrid(o.out, name, row);
       res.runs = planned.flatMap((p) => results.get(p.name) ?? []);
       writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
       writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));

@@ -127,6 +127,24 @@ export function reportData(found: Found, root: string, title = "lastframe report
       out.push({ data: readFileSync(preview), caption: `${name(r)}: training pseudo videos` });
     return out;
   });
+  for (const { dir, results } of found.suites) {
+    const grids = join(dir, "samples");
+    if (!existsSync(grids)) continue;
+    const rows = new Map(results.runs.map((r) => [r.row, r.label]));
+    const suiteImages = readdirSync(grids)
+      .filter((f) => f.endsWith(".png"))
+      .sort()
+      .map((f) => {
+        const row = basename(f, ".png");
+        return { data: readFileSync(join(grids, f)), caption: `${row}: ${rows.get(row) ?? row}` };
+      });
+    if (suiteImages.length)
+      galleries.push({
+        title: `Samples: ${results.suite} on ${results.data} (${results.budget})`,
+        description: `Each row's final grid of generated last frames, seed 0 (${relative(root, grids) || grids}).`,
+        images: suiteImages,
+      });
+  }
   if (images.length)
     galleries.push({
       title: "Samples and pseudo videos",

@@ -3,7 +3,7 @@
 // third on a machine without the run folders keeps the runs that results.json records.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -63,6 +63,15 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.match(page, /<table/);
   assert.match(page, /<svg/);
   assert.match(page, /data:image\/png;base64/);
+  // Each row's seed-0 grid is kept beside the table (for committing) and shown in the report.
+  assert.deepEqual(readdirSync(join(out, "samples")).sort(), [
+    "hvae-blur-chain-t4.png",
+    "hvae-expressive-t4.png",
+    "hvae-image.png",
+    "hvae-independent-t4.png",
+    "hvae-noise-chain-t4.png",
+  ]);
+  assert.match(page, /Samples: main on mnist \(smoke\)/);
   const mdOut = run("report", out, "--markdown");
   assert.equal(mdOut.status, 0, mdOut.stderr);
   assert.equal(mdOut.stdout.trim(), md.trim());
