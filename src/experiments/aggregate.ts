@@ -24,6 +24,8 @@ export interface SuiteResults {
   budget: string;
   seeds: number[];
   hardware: string;
+  /** Runs the suite plans (rows × seeds); older results files lack it and count the rows they hold. */
+  planned?: number;
   runs: RunResult[];
 }
 
@@ -92,7 +94,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
   const minutes =
     res.runs.reduce((a, r) => a + (Number.isFinite(r.trainSeconds) ? r.trainSeconds : 0), 0) / 60;
   // A suite still running (or stopped part-way) says how much of it the table covers.
-  const planned = new Set(res.runs.map((r) => r.row)).size * res.seeds.length;
+  const planned = res.planned ?? new Set(res.runs.map((r) => r.row)).size * res.seeds.length;
   const done =
     res.runs.length < planned
       ? `${res.runs.length} of ${planned} runs (re-running the command finishes the rest)`

@@ -251,6 +251,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     budget: o.budget,
     seeds,
     hardware: `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}`,
+    planned: planned.length,
     runs: [],
   };
   const recorded = recordedRuns(o, budget);

@@ -67,7 +67,9 @@ test("mean ± sample std over seeds, per row, in first-appearance order", () => 
   assert.match(
     md,
     /Made by `npx lastframe experiment main --data mnist --preset quick --seeds 3 --models hvae --out results\/x` on test: 5 of 6 runs \(re-running the command finishes the rest\), 9 min of/,
-  );
+  ); // A suite that records its plan counts the rows it has not reached yet.
+  assert.match(suiteMarkdown({ ...res, planned: 15 }, "results/x"), /on test: 5 of 15 runs \(re-running/);
+  assert.match(suiteMarkdown({ ...res, planned: 5 }, "results/x"), /on test: 5 runs, 9 min of/);
 });
 
 test("suites hold the paper's comparison and the controls", () => {
