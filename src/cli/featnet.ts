@@ -1,12 +1,11 @@
 // `lastframe featnet`: trains a data set's feature net (the feature space of the offline metrics fd, kid, pr),
 // reproducibly from a seed, checks it reaches its stated test accuracy, and stores it with that accuracy.
-import { featnetDir } from "../eval/store.js";
 import {
   type FeatNetInfo,
   buildFeatNet,
   featnetConfigFor,
   featnetDataSets,
-  loadFeatNet,
+  storedFeatNet,
 } from "../eval/featnet-train.js";
 import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
@@ -40,7 +39,7 @@ export async function featnetCommand(argv: string[]): Promise<void> {
     throw new UsageError(`Expected non-negative integer for --seed but received ${f.seed}`);
   const base = featnetConfigFor(f.data)!;
   const config = { ...base, epochs: f.epochs ?? base.epochs, seed: f.seed ?? base.seed };
-  let stored = f.force ? null : loadFeatNet(f.data);
+  let stored = f.force ? null : storedFeatNet(f.data);
   const asked = (key: "epochs" | "seed") => f.given.has(key) && stored!.info.config[key] !== config[key];
   if (stored && (asked("epochs") || asked("seed"))) {
     stored.net.dispose();
@@ -53,13 +52,13 @@ export async function featnetCommand(argv: string[]): Promise<void> {
   stored.net.dispose();
   const info = stored.info;
   if (f.json) console.log(JSON.stringify(info));
-  else console.log(describe(info, fresh));
+  else console.log(describe(info, stored.dir, fresh));
 }
 
-function describe(info: FeatNetInfo, fresh: boolean): string {
+function describe(info: FeatNetInfo, dir: string, fresh: boolean): string {
   const c = info.config;
   return [
-    `${fresh ? "trained" : "stored"} ${info.data} feature net ${info.id} in ${featnetDir(info.data)}`,
+    `${fresh ? "trained" : "stored"} ${info.data} feature net ${info.id} in ${dir}`,
     `  ${c.arch} widths ${c.widths.join(",")}${c.arch === "lenet" ? ` hidden ${c.hidden}` : ""}, ${c.epochs} epochs, seed ${c.seed}`,
     `  test accuracy ${(100 * info.accuracy).toFixed(2)}% on ${info.testImages} images (stated minimum ${(100 * c.minAccuracy).toFixed(1)}%)`,
     `  trained in ${info.seconds} s on ${info.trainImages} images, ${info.threads} threads, libtorch ${info.torch}`,

@@ -29,7 +29,7 @@ import {
   featureDims,
 } from "./featnets.js";
 import { permutation, mulberry32 } from "../util/random.js";
-import { featnetDir, sha256 } from "./store.js";
+import { featnetDir, pinnedFeatnetDir, sha256 } from "./store.js";
 
 export interface FeatNetInfo {
   /** The data set it was trained on, which names it. */
@@ -52,6 +52,8 @@ export interface FeatNetInfo {
 export interface TrainedFeatNet {
   net: FeatNet;
   info: FeatNetInfo;
+  /** The folder it is stored in. */
+  dir: string;
 }
 
 export interface TrainOptions {
@@ -172,7 +174,28 @@ export function loadFeatNet(data: string, dir = featnetDir(data)): TrainedFeatNe
   const net = createFeatNet(info.config);
   loadModule(weights, net);
   net.eval();
-  return { net, info };
+  return { net, info, dir };
+}
+
+/** The feature net evaluation uses: the cache's, else the one the repository pins, else null. */
+export function storedFeatNet(data: string): TrainedFeatNet | null {
+  return loadFeatNet(data) ?? loadFeatNet(data, pinnedFeatnetDir(data));
+}
+
+/** What storedFeatNet would load (its id, accuracy, provenance), without loading the weights. */
+export function storedFeatNetInfo(data: string): FeatNetInfo | null {
+  for (const dir of [featnetDir(data), pinnedFeatnetDir(data)]) {
+    const json = path.join(dir, "model.json");
+    if (existsSync(json) && existsSync(path.join(dir, "model.safetensors")))
+      try {
+        return JSON.parse(readFileSync(json, "utf8")) as FeatNetInfo;
+      } catch {
+        throw new CheckpointError(
+          `${json} is not valid JSON: delete ${dir} and run 'lastframe featnet --data ${data}' again`,
+        );
+      }
+  }
+  return null;
 }
 
 /** Trains a data set's feature net, checks it reaches its stated accuracy, and stores it. */
@@ -197,7 +220,8 @@ export async function buildFeatNet(
       `the ${data} feature net reached test accuracy ${accuracy.toFixed(4)}, below its stated ${cfg.minAccuracy}; not stored`,
     );
   }
-  const info = saveFeatNet(o.dir ?? featnetDir(data), net, {
+  const dir = o.dir ?? featnetDir(data);
+  const info = saveFeatNet(dir, net, {
     data,
     config: cfg,
     accuracy,
@@ -209,16 +233,16 @@ export async function buildFeatNet(
     threads: getNumThreads(),
     createdAt: new Date().toISOString(),
   });
-  return { net, info };
+  return { net, info, dir };
 }
 
 /** The stored feature net, or a freshly trained one (with a notice) when none is stored yet. */
 export async function ensureFeatNet(data: string, o: TrainOptions = {}): Promise<TrainedFeatNet> {
-  const stored = loadFeatNet(data);
+  const stored = storedFeatNet(data);
   if (stored) return stored;
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   log(
-    `lastframe: no feature net for ${data} in ${featnetDir(data)} yet; training it now ('lastframe featnet --data ${data}' does this ahead of time)`,
+    `lastframe: no feature net for ${data} in ${featnetDir(data)} or ${pinnedFeatnetDir(data)} yet; training it now ('lastframe featnet --data ${data}' does this ahead of time)`,
   );
   return buildFeatNet(data, o);
 }

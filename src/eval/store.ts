@@ -2,12 +2,20 @@
 //   <root>/featnets/<data>/model.safetensors + model.json   (weights; config, test accuracy, provenance)
 //   <root>/stats/<data>-<split>-<space>-<n>.safetensors      (reference features, mean, covariance, provenance)
 // <root> is $LASTFRAME_CACHE if set, else <repo>/.cache/lastframe.
+//
+// The repository also pins feature nets in <repo>/featnets/<data>: the nets its committed tables were scored with.
+// They are used wherever the cache has none, so a fresh machine scores new runs in the same feature space as the
+// runs a results.json already records (retraining gives other weights: float sums differ with the thread count).
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { cacheRoot } from "../data/index.js";
+import { cacheRoot, repoRoot } from "../data/index.js";
 
 export function featnetDir(data: string): string {
   return path.join(cacheRoot(), "featnets", safeName(data));
+}
+
+export function pinnedFeatnetDir(data: string): string {
+  return path.join(repoRoot(), "featnets", safeName(data));
 }
 
 export function statsFile(data: string, split: string, space: string, n: number): string {

@@ -16,6 +16,8 @@ export interface RunResult {
   trainSeconds: number;
   imagesPerSecond: number;
   metrics: Record<string, number>;
+  /** Id of the feature net FD, KID, precision and recall were measured with (absent in older results). */
+  featnet?: string;
 }
 
 export interface SuiteResults {
@@ -89,6 +91,14 @@ export function suiteCommand(res: SuiteResults, dir: string): string {
   );
 }
 
+/** Which feature net(s) scored the runs, where the results say. */
+function featnetNote(res: SuiteResults): string {
+  const ids = [...new Set(res.runs.flatMap((r) => (r.featnet ? [r.featnet] : [])))];
+  if (ids.length === 0) return "";
+  if (ids.length === 1) return ` (${ids[0]}, pinned in \`featnets/${res.data}\`)`;
+  return ` (NOT ONE SPACE: runs were scored with nets ${ids.join(", ")}, so their rows do not compare)`;
+}
+
 export function suiteMarkdown(res: SuiteResults, dir: string): string {
   const { columns, rows } = suiteTable(res);
   const minutes =
@@ -107,7 +117,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
     "",
     `Made by \`${suiteCommand(res, dir)}\` on ${res.hardware}: ${done}, ${total} of`,
     `training in all. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the feature space`,
-    `of lastframe's own ${res.data} feature network, so they compare rows of this table only.`,
+    `of lastframe's own ${res.data} feature network${featnetNote(res)}, so they compare rows of this table only.`,
     "",
   ].join("\n");
 }

@@ -24,6 +24,8 @@ import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
 import { type RunResult, type SuiteResults, suiteMarkdown } from "./aggregate.js";
 import { ArgumentError, DataError, expected } from "../tensor/errors.js";
 import { type EvalReport, type MetricName, evaluate, writeReport } from "../eval/evaluate.js";
+import { storedFeatNetInfo } from "../eval/featnet-train.js";
+import { featnetDir } from "../eval/store.js";
 
 export interface ExperimentOptions {
   suite: string;
@@ -146,6 +148,7 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
     trainSeconds: times.seconds,
     imagesPerSecond: times.imagesPerSecond,
     metrics,
+    featnet: report.featnet?.id,
   };
 }
 
@@ -197,6 +200,24 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
       code === 0 ? resolve() : reject(new Error(`run ${name} failed (exit ${code}): ${err.trim()}`)),
     );
   });
+}
+
+/**
+ * Refuses to add runs scored in another feature space than the recorded ones: a machine that retrained the feature
+ * net (or lacks the pinned one) would put incomparable numbers in one table.
+ */
+function checkFeatnet(o: ExperimentOptions, recorded: RunResult[]): void {
+  if (!o.metrics.some((m) => m === "fd" || m === "kid" || m === "pr")) return;
+  const ids = new Set(recorded.flatMap((r) => (r.featnet ? [r.featnet] : [])));
+  if (ids.size === 0) return;
+  const current = storedFeatNetInfo(o.data)?.id;
+  if (current !== undefined && ids.has(current) && ids.size === 1) return;
+  throw new ArgumentError(
+    `${join(o.out, "results.json")} holds runs scored with the ${o.data} feature net ${[...ids].join(", ")}, but ` +
+      `${current ? `this machine's is ${current}` : "this machine has none"}: new runs would not compare with them. ` +
+      `Use the pinned net (git checkout featnets/${o.data}, and remove ${featnetDir(o.data)} if you retrained it), ` +
+      `or choose another --out`,
+  );
 }
 
 /** Copies a run's final grid of generated last frames to <out>/samples/<row>.png (if its folder is here). */
@@ -255,6 +276,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     runs: [],
   };
   const recorded = recordedRuns(o, budget);
+  checkFeatnet(o, [...recorded.values()]);
   // A run whose folder is here resumes from it; a run recorded without its folder was finished elsewhere.
   const elsewhere = (name: string) =>
     recorded.has(name) && !existsSync(join(o.out, "runs", name, "config.json"));

@@ -2,17 +2,19 @@
 // training is reproducible from its seed, the stated accuracy is enforced, stored nets round-trip and refuse
 // tampered weights, and the input conversions and augmentation do what they say.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import * as T from "../../src/tensor/index.js";
-import { loadDataset, type SplitData } from "../../src/data/index.js";
+import { loadDataset, repoRoot, type SplitData } from "../../src/data/index.js";
 import { augmentBatch, featnetConfigs, featnetInput, type FeatNetConfig } from "../../src/eval/featnets.js";
 import {
   buildFeatNet,
   loadFeatNet,
   saveFeatNet,
+  storedFeatNet,
+  storedFeatNetInfo,
   testAccuracy,
   trainFeatNet,
 } from "../../src/eval/featnet-train.js";
@@ -185,4 +187,32 @@ test("augmentBatch translates by whole pixels with zero fill and flips horizonta
       .toArray();
     assert.deepEqual(flipped, [4, 3, 2, 1, 8, 7, 6, 5, 12, 11, 10, 9, 16, 15, 14, 13]);
   });
+});
+
+test("the repository's pinned net is used where the cache has none; a net in the cache takes its place", () => {
+  const pinned = path.join(repoRoot(), "featnets", "mnist");
+  const saved = process.env.LASTFRAME_CACHE;
+  process.env.LASTFRAME_CACHE = path.join(dir, "empty-cache");
+  try {
+    const stored = storedFeatNet("mnist")!;
+    stored.net.dispose();
+    assert.equal(stored.dir, pinned);
+    const info = JSON.parse(readFileSync(path.join(pinned, "model.json"), "utf8"));
+    assert.equal(stored.info.id, info.id);
+    assert.equal(storedFeatNetInfo("mnist")!.id, info.id);
+    assert.ok(info.accuracy >= info.config.minAccuracy);
+    // A net trained into the cache (lastframe featnet --force) is preferred.
+    process.env.LASTFRAME_CACHE = path.join(dir, "cache");
+    const own = path.join(dir, "cache", "featnets", "mnist");
+    mkdirSync(own, { recursive: true });
+    for (const f of ["model.json", "model.safetensors"])
+      copyFileSync(path.join(pinned, f), path.join(own, f));
+    const cached = storedFeatNet("mnist")!;
+    cached.net.dispose();
+    assert.equal(cached.dir, own);
+    assert.equal(storedFeatNetInfo("fashion-mnist-nowhere"), null);
+  } finally {
+    if (saved === undefined) delete process.env.LASTFRAME_CACHE;
+    else process.env.LASTFRAME_CACHE = saved;
+  }
 });

@@ -3,7 +3,7 @@
 // third on a machine without the run folders keeps the runs that results.json records.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -84,6 +84,24 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.equal(existsSync(join(out, "runs")), false, "a recorded run was trained again");
   assert.deepEqual(JSON.parse(readFileSync(join(out, "results.json"), "utf8")).runs, results.runs);
   assert.equal(readFileSync(join(out, "results.md"), "utf8"), md);
+
+  // Runs scored in another feature space than this machine's net are not mixed into the table.
+  const ids = new Set(results.runs.map((x: { featnet: string }) => x.featnet));
+  assert.equal(ids.size, 1, "one feature net scored every run");
+  assert.match([...ids][0] as string, /^[0-9a-f]{12}$/);
+  assert.match(md, /feature network \([0-9a-f]{12}, pinned in `featnets\/mnist`\)/);
+  const foreign = {
+    ...results,
+    runs: [{ ...results.runs[0], featnet: "000000000000" }, ...results.runs.slice(1)],
+  };
+  writeFileSync(join(out, "results.json"), JSON.stringify(foreign));
+  const mixed = run(...suite);
+  assert.equal(mixed.status, 2);
+  assert.match(
+    mixed.stderr,
+    /holds runs scored with the mnist feature net .*000000000000.*would not compare/,
+  );
+  writeFileSync(join(out, "results.json"), JSON.stringify(results));
 
   // Another suite's --out is refused, and --only names the runs there are.
   const other = run(
