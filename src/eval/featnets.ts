@@ -53,9 +53,11 @@ export const featnetConfigs = {
     channels: 3,
     size: 32,
     widths: [16, 32, 64],
-    epochs: 5,
+    // 5 epochs gave 69.6 % test accuracy, 15 give 76.7 % (10 min on one core): a space that tells CIFAR's
+    // classes apart better is worth the one-off cost, and the pinned net (featnets/cifar10) was trained so.
+    epochs: 15,
     augment: true,
-    minAccuracy: 0.68,
+    minAccuracy: 0.75,
   },
   tiny: { ...defaults, epochs: 1, widths: [4, 8], hidden: 16, minAccuracy: 0 }, // tests
 } satisfies Record<string, FeatNetConfig>;
