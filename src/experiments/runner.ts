@@ -291,8 +291,9 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     return res;
   }
 
+  // Every recorded run stays in the table while others train (its folder, where here, holds the same numbers).
   const results = new Map(
-    planned.flatMap((p) => (elsewhere(p.name) ? [[p.name, recorded.get(p.name)!]] : [])),
+    planned.flatMap((p) => (recorded.has(p.name) ? [[p.name, recorded.get(p.name)!]] : [])),
   );
   // Rewritten after every run, so a session that stops part-way still leaves a table of what is done. Runs are
   // recorded one at a time (a finished run is only read back, but train() is not meant to run concurrently).
