@@ -157,15 +157,8 @@ export function saveFeatNet(dir: string, net: FeatNet, info: Omit<FeatNetInfo, "
 export function loadFeatNet(data: string, dir = featnetDir(data)): TrainedFeatNet | null {
   const json = path.join(dir, "model.json");
   const weights = path.join(dir, "model.safetensors");
-  if (!existsSync(json) || !existsSync(weights)) return null;
-  let info: FeatNetInfo;
-  try {
-    info = JSON.parse(readFileSync(json, "utf8")) as FeatNetInfo;
-  } catch {
-    throw new CheckpointError(
-      `${json} is not valid JSON: delete ${dir} and run 'lastframe featnet --data ${data}' again`,
-    );
-  }
+  const info = readFeatNetInfo(data, dir);
+  if (!info) return null;
   const id = sha256(readFileSync(weights), 12);
   if (id !== info.id)
     throw new CheckpointError(
@@ -182,20 +175,22 @@ export function storedFeatNet(data: string): TrainedFeatNet | null {
   return loadFeatNet(data) ?? loadFeatNet(data, pinnedFeatnetDir(data));
 }
 
-/** What storedFeatNet would load (its id, accuracy, provenance), without loading the weights. */
-export function storedFeatNetInfo(data: string): FeatNetInfo | null {
-  for (const dir of [featnetDir(data), pinnedFeatnetDir(data)]) {
-    const json = path.join(dir, "model.json");
-    if (existsSync(json) && existsSync(path.join(dir, "model.safetensors")))
-      try {
-        return JSON.parse(readFileSync(json, "utf8")) as FeatNetInfo;
-      } catch {
-        throw new CheckpointError(
-          `${json} is not valid JSON: delete ${dir} and run 'lastframe featnet --data ${data}' again`,
-        );
-      }
+/** The info (id, accuracy, provenance) of the net stored in `dir`, or null if it holds no complete net. */
+function readFeatNetInfo(data: string, dir: string): FeatNetInfo | null {
+  const json = path.join(dir, "model.json");
+  if (!existsSync(json) || !existsSync(path.join(dir, "model.safetensors"))) return null;
+  try {
+    return JSON.parse(readFileSync(json, "utf8")) as FeatNetInfo;
+  } catch {
+    throw new CheckpointError(
+      `${json} is not valid JSON: delete ${dir} and run 'lastframe featnet --data ${data}' again`,
+    );
   }
-  return null;
+}
+
+/** What storedFeatNet would load, without loading the weights. */
+export function storedFeatNetInfo(data: string): FeatNetInfo | null {
+  return readFeatNetInfo(data, featnetDir(data)) ?? readFeatNetInfo(data, pinnedFeatnetDir(data));
 }
 
 /** Trains a data set's feature net, checks it reaches its stated accuracy, and stores it. */
