@@ -10,7 +10,7 @@
 //
 // With jobs > 1, the runs still to do are trained in that many child processes (`--only <run>`), each with its
 // share of the threads: on a few cores, small models train faster side by side than one at a time on all cores.
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
@@ -180,6 +180,17 @@ function recordedRuns(o: ExperimentOptions, budget: Budget): Map<string, RunResu
 
 const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
 
+/**
+ * Child processes training now. `kill <parent>` must not leave them training without a parent to record them
+ * (Ctrl-C in a terminal reaches the whole process group; a signal sent to the parent's pid alone does not).
+ */
+const children = new Set<ChildProcess>();
+function forwardSignal(signal: NodeJS.Signals): void {
+  for (const child of children) child.kill(signal);
+  process.removeListener(signal, forwardSignal);
+  process.kill(process.pid, signal);
+}
+
 /** Trains and evaluates one run in a child process (`experiment --only`), with `threads` threads. */
 function runInChild(name: string, threads: number, o: ExperimentOptions): Promise<void> {
   const args = [bin, "experiment", o.suite, "--only", name, "--data", o.data, "--preset", o.budget];
@@ -189,6 +200,7 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
   const env = { ...process.env, LASTFRAME_THREADS: String(threads) };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    children.add(child);
     let err = "";
     child.stderr.on("data", (d: Buffer) => {
       const text = d.toString();
@@ -196,9 +208,13 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
       for (const line of text.split("\n").filter(Boolean)) o.log(`  ${name}: ${line}`);
     });
     child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`run ${name} failed (exit ${code}): ${err.trim()}`)),
-    );
+    child.on("close", (code) => {
+      children.delete(child);
+      if (code === 0) resolve();
+      // Exit code 2 is a user-facing error, already explained in the child's last lines: no stack trace here.
+      else if (code === 2) reject(new DataError(`run ${name} stopped: ${err.trim().split("\n").pop()}`));
+      else reject(new Error(`run ${name} failed (exit ${code}): ${err.trim()}`));
+    });
   });
 }
 
@@ -255,7 +271,15 @@ async function runInChildren(
         (e: Error) => void failures.push(e),
       );
   };
-  await Promise.all(Array.from({ length: Math.min(o.jobs, names.length) }, lane));
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const s of signals) process.on(s, forwardSignal);
+  try {
+    await Promise.all(Array.from({ length: Math.min(o.jobs, names.length) }, lane));
+  } finally {
+    for (const s of signals) process.removeListener(s, forwardSignal);
+  }
+  if (failures.length > 1)
+    o.log(`${failures.length} runs did not finish:\n${failures.map((e) => `  ${e.message}`).join("\n")}`);
   if (failures.length) throw failures[0]!;
 }
 
