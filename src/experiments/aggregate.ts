@@ -82,9 +82,12 @@ export function suiteTable(res: SuiteResults): { columns: string[]; rows: (strin
   return { columns, rows };
 }
 
+/** The model families a suite's runs train, in order of first appearance: "hvae,vqvae". */
+const families = (res: SuiteResults) => [...new Set(res.runs.map((r) => r.model))].join(",");
+
 /** The command that makes (or resumes) a suite's results in `dir`. */
 export function suiteCommand(res: SuiteResults, dir: string): string {
-  const models = [...new Set(res.runs.map((r) => r.model))].join(",");
+  const models = families(res);
   return (
     `npx lastframe experiment ${res.suite} --data ${res.data} --preset ${res.budget} --seeds ${res.seeds.length}` +
     `${models ? ` --models ${models}` : ""} --out ${dir}`
@@ -111,7 +114,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
       : `${res.runs.length} runs`;
   const total = minutes < 120 ? `${minutes.toFixed(0)} min` : `${(minutes / 60).toFixed(1)} h`;
   return [
-    `### ${res.suite} on ${res.data} (${res.budget} budget, seeds ${res.seeds.join(", ")})`,
+    `### ${res.suite} on ${res.data}, ${families(res)} (${res.budget} budget, seeds ${res.seeds.join(", ")})`,
     "",
     markdownTable(columns, rows),
     "",

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { type SuiteResults, suiteMarkdown, suiteTable } from "../experiments/aggregate.js";
+import { suiteNames } from "../experiments/suites.js";
 import { DataError } from "../tensor/errors.js";
 import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "./html.js";
 
@@ -42,9 +43,28 @@ export function findResults(paths: string[], maxDepth = 4): Found {
   return found;
 }
 
-/** The README results section: every suite's table, generated from its results.json. */
+/** Where a value falls in a preferred order (values not listed go last, in the order they came). */
+const rank = (order: readonly string[], value: string) =>
+  order.includes(value) ? order.indexOf(value) : order.length;
+
+/**
+ * The README results section: every suite's table, generated from its results.json. The largest budget comes
+ * first (the conclusions rest on it), then suites in their usual order, then data sets.
+ */
 export function resultsMarkdown(found: Found): string {
-  return found.suites.map((s) => suiteMarkdown(s.results, s.dir)).join("\n");
+  const key = ({ results: r }: Found["suites"][number]) => [
+    rank(["standard", "quick", "smoke"], r.budget),
+    rank(suiteNames, r.suite),
+    rank(["mnist", "fashion-mnist", "cifar10", "celeba"], r.data),
+  ];
+  const byOrder = (a: Found["suites"][number], b: Found["suites"][number]) => {
+    const [ka, kb] = [key(a), key(b)];
+    return ka.map((x, i) => x - kb[i]!).find((d) => d !== 0) ?? 0;
+  };
+  return [...found.suites]
+    .sort(byOrder)
+    .map((s) => suiteMarkdown(s.results, s.dir))
+    .join("\n");
 }
 
 interface Metric {

@@ -70,3 +70,36 @@ test("report --markdown --into replaces the marked section only", () => {
   assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/);
   assert.equal(readFileSync(plain, "utf8"), "no markers\n");
 });
+
+test("report --markdown puts the largest budget first, then suites and data sets in their usual order", () => {
+  const root = mkdtempSync(join(tmpdir(), "lastframe-order-"));
+  // Folder names sort the other way round, so the order below comes from the results, not the listing.
+  const suites: [string, string, string][] = [
+    ["a", "controls", "mnist"],
+    ["b", "main", "cifar10"],
+    ["c", "main", "fashion-mnist"],
+    ["d", "main", "mnist"],
+  ];
+  for (const budget of ["quick", "standard"])
+    for (const [dir, suite, data] of suites) {
+      mkdirSync(join(root, `${dir}-${budget}`));
+      const results = {
+        suite,
+        data,
+        budget,
+        seeds: [0],
+        hardware: "test",
+        runs: [runResult("hvae-image", 0, 4)],
+      };
+      writeFileSync(join(root, `${dir}-${budget}`, "results.json"), JSON.stringify(results));
+    }
+  const r = lastframe("report", root, "--markdown");
+  assert.equal(r.status, 0, r.stderr);
+  const headings = r.stdout.split("\n").filter((l) => l.startsWith("### "));
+  const expected = ["standard", "quick"].flatMap((b) =>
+    ["main on mnist", "main on fashion-mnist", "main on cifar10", "controls on mnist"].map(
+      (s) => `### ${s}, hvae (${b} budget, seeds 0)`,
+    ),
+  );
+  assert.deepEqual(headings, expected);
+});
