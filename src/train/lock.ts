@@ -7,12 +7,21 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { ArgumentError } from "../tensor/errors.js";
 
+/**
+ * Whether process `pid` still runs. A zombie does not: a trainer killed in a container whose init does not reap
+ * orphans lingers as one, and must not hold its run folder forever.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return true; // no /proc (macOS): kill(0) is all there is to go on
   }
 }
 

@@ -192,6 +192,21 @@ test("one trainer at a time in a run folder; a killed trainer's lock is taken ov
   const done = await train({ train: { steps: 4 } }, dir, { resume: true, output: "quiet" });
   assert.equal(done.step, 4);
   assert.equal(existsSync(lock), false);
+  // A lock held by a zombie (a dead trainer nobody reaped) is stale too. `sleep 0` is left unreaped by the shell
+  // that execs into `sleep 30` after starting it.
+  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"]);
+  try {
+    const zombie = Number(
+      await new Promise<string>((resolve) => parent.stdout.once("data", (d) => resolve(String(d)))),
+    );
+    const stateOf = () => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]![0];
+    for (let i = 0; i < 200 && stateOf() !== "Z"; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(stateOf(), "Z");
+    writeFileSync(lock, `${zombie} ${hostname()}\n`);
+    assert.equal((await train({ train: { steps: 5 } }, dir, { resume: true, output: "quiet" })).step, 5);
+  } finally {
+    parent.kill("SIGKILL");
+  }
   // A run refused before it starts writes nothing, not even its folder.
   const refused = join(root, "refused");
   await assert.rejects(train(tiny(2, { preset: "huge" }), refused, { output: "quiet" }), /Unknown preset/);
