@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, wr
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ArgumentError } from "../tensor/errors.js";
+import { processState } from "../util/process.js";
 
 /**
  * Whether process `pid` still runs. A zombie does not: a trainer killed in a container whose init does not reap
@@ -17,12 +18,7 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return true; // no /proc (macOS): kill(0) is all there is to go on
-  }
+  return processState(pid) !== "Z";
 }
 
 /**

@@ -15,36 +15,17 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { processState } from "../../src/util/process.js";
 
 const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
 const suite = (out: string, seeds: number) => [
   bin,
-  "experiment",
-  "main",
-  "--preset",
-  "smoke",
-  "--models",
-  "hvae",
-  "--seeds",
-  String(seeds),
-  "--out",
-  out,
-  "--quiet",
-  "--jobs",
-  "2",
+  ..."experiment main --preset smoke --models hvae --quiet --jobs 2".split(" "),
+  ...["--seeds", String(seeds), "--out", out],
 ];
 const env = { ...process.env, LASTFRAME_THREADS: "2" };
 
-/** The process's state letter (R, S, T: stopped, Z: zombie), or "gone". */
-function state(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0]!;
-  } catch {
-    return "gone";
-  }
-}
-const exited = (pid: number) => ["gone", "Z"].includes(state(pid));
+const exited = (pid: number) => ["gone", "Z"].includes(processState(pid)!);
 
 test("killing the parent of `experiment --jobs` stops its children", { timeout: 300_000 }, async () => {
   const out = join(mkdtempSync(join(tmpdir(), "lastframe-jobs-")), "main");
@@ -68,7 +49,7 @@ test("killing the parent of `experiment --jobs` stops its children", { timeout: 
   }
   assert.ok(run, "no child locked a run folder within a minute");
   // A multi-threaded process stops a moment after SIGSTOP: a signal sent before then may be taken on the way.
-  for (let i = 0; i < 400 && state(pid) !== "T"; i++) await sleep(5);
+  for (let i = 0; i < 400 && processState(pid) !== "T"; i++) await sleep(5);
   parent.kill("SIGTERM");
   assert.equal(await parentExit, "SIGTERM");
   // The parent sent the stopped child SIGTERM before it died: the signal waits there until the child continues.

@@ -25,6 +25,7 @@ import { type RunInput, completeWithData, resolveRunConfig } from "../../src/tra
 import { loadRunData, scoreTestSet } from "../../src/train/data.js";
 import { TrainingError, train } from "../../src/train/loop.js";
 import { closeRun, openRun, sampleImages } from "../../src/train/run-dir.js";
+import { processState } from "../../src/util/process.js";
 
 // Two shared cores: one thread per process is several times faster than two fighting other processes.
 setNumThreads(1);
@@ -199,9 +200,8 @@ test("one trainer at a time in a run folder; a killed trainer's lock is taken ov
     const zombie = Number(
       await new Promise<string>((resolve) => parent.stdout.once("data", (d) => resolve(String(d)))),
     );
-    const stateOf = () => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]![0];
-    for (let i = 0; i < 200 && stateOf() !== "Z"; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(stateOf(), "Z");
+    for (let i = 0; i < 200 && processState(zombie) !== "Z"; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(processState(zombie), "Z");
     writeFileSync(lock, `${zombie} ${hostname()}\n`);
     assert.equal((await train({ train: { steps: 5 } }, dir, { resume: true, output: "quiet" })).step, 5);
   } finally {
