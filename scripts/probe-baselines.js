@@ -1,27 +1,31 @@
-// Reference points for the `probe` suite's linear-probe accuracies: the same probe (same images, steps and
-// standardisation) on raw pixels, and on the features of an untrained encoder of the run's model. A trained
-// encoder is only said to have learned something linearly useful if it beats these.
-//   node scripts/probe-baselines.js <run folder> [--seeds 3]     (after `npm run build`)
+// Reference points for a `probe` suite's linear-probe accuracies: the same probe (same images, steps and
+// standardisation) on raw pixels, and on the features of untrained encoders of the suite's model and preset.
+// A trained encoder has learned something linearly useful only if it beats these.
+//   node scripts/probe-baselines.js <probe suite folder> [--seeds 3]     (after `npm run build`)
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { budgets } from "../dist/src/experiments/suites.js";
 import { linearProbe } from "../dist/src/experiments/probe.js";
 import { getFamily } from "../dist/src/models/registry.js";
 import { manualSeed, setNumThreads } from "../dist/src/tensor/index.js";
-import { modelShape } from "../dist/src/train/config.js";
+import { completeWithData, modelShape, resolveRunConfig } from "../dist/src/train/config.js";
 import { loadRunData } from "../dist/src/train/data.js";
 
 const [dir, flag, n] = process.argv.slice(2);
 if (!dir) {
-  console.error("usage: node scripts/probe-baselines.js <run folder of a probe suite> [--seeds N]");
+  console.error(
+    "usage: node scripts/probe-baselines.js <probe suite folder (holds results.json)> [--seeds N]",
+  );
   process.exit(2);
 }
 const seeds = flag === "--seeds" ? Number(n) : 3;
 setNumThreads(Number(process.env.LASTFRAME_THREADS) || 1);
-const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-const suite = JSON.parse(readFileSync(join(dir, "..", "..", "results.json"), "utf8"));
+const suite = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
 const budget = budgets[suite.budget];
+const model = suite.runs[0].model;
+const config = resolveRunConfig({ model, preset: budget.preset, data: suite.data, frames: 1, spec: "none" });
 const data = await loadRunData(config);
+completeWithData(config, data.train);
 const o = {
   trainImages: budget.probeImages,
   testImages: budget.probeImages,
@@ -31,17 +35,17 @@ const o = {
 
 const pixels = linearProbe({ features: (x) => x.flatten(1) }, data, o);
 console.log(`raw pixels: ${pixels.toFixed(4)}`);
-const family = getFamily(config.model);
+const family = getFamily(model);
 const accs = [];
 for (let seed = 0; seed < seeds; seed++) {
   manualSeed(seed);
-  const model = family.create(family.resolve(config.hps, config.preset), modelShape(config));
-  model.eval();
-  accs.push(linearProbe(model, data, o));
-  model.dispose();
+  const untrained = family.create(family.resolve(config.hps, config.preset), modelShape(config));
+  untrained.eval();
+  accs.push(linearProbe(untrained, data, o));
+  untrained.dispose();
 }
 const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
 const std = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
 console.log(
-  `untrained ${config.model} encoder (${config.preset}, seeds 0..${seeds - 1}): ${mean.toFixed(4)} ± ${std.toFixed(4)}`,
+  `untrained ${model} encoders (${budget.preset}, seeds 0..${seeds - 1}): ${mean.toFixed(4)} ± ${std.toFixed(4)}`,
 );
