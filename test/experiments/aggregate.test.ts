@@ -62,7 +62,10 @@ test("mean ± sample std over seeds, per row, in first-appearance order", () => 
   assert.equal(rows[1]![2], "15.00 ± 7.07");
   assert.equal(rows[1]![4], "—");
   const md = suiteMarkdown(res, "results/x");
-  assert.match(md, /^### main on mnist, hvae \(quick budget, seeds 0, 1, 2\)\n\n\| model \| configuration \|/);
+  assert.match(
+    md,
+    /^### main on mnist, hvae \(quick budget, seeds 0, 1, 2\)\n\n\| model \| configuration \|/,
+  );
   // 5 runs of 1, 1, 2, 3, 2 minutes
   assert.match(
     md,
