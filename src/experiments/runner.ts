@@ -332,9 +332,11 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
       writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
     }));
 
-  const todo = planned.filter(
-    (p) => !results.has(p.name) && !existsSync(join(o.out, "runs", p.name, "eval.json")),
-  );
+  // Runs finished here but not yet in the table (say, by `--only` in another process) go in before any training,
+  // so that the table is complete for them even if this invocation stops part-way.
+  const finished = (p: { name: string }) => existsSync(join(o.out, "runs", p.name, "eval.json"));
+  for (const p of planned) if (!results.has(p.name) && finished(p)) await record(p.name);
+  const todo = planned.filter((p) => !results.has(p.name) && !finished(p));
   if (o.jobs > 1 && todo.length > 1)
     await runInChildren(
       todo.map((p) => p.name),
