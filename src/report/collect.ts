@@ -2,8 +2,9 @@
 // (config.json, metrics.jsonl, samples/*.png|gif, eval.json) found below the given paths.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
+import { datasetNames } from "../data/index.js";
 import { type SuiteResults, suiteMarkdown, suiteTable } from "../experiments/aggregate.js";
-import { suiteNames } from "../experiments/suites.js";
+import { budgets, suiteNames } from "../experiments/suites.js";
 import { DataError } from "../tensor/errors.js";
 import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "./html.js";
 
@@ -53,9 +54,9 @@ const rank = (order: readonly string[], value: string) =>
  */
 export function resultsMarkdown(found: Found): string {
   const key = ({ results: r }: Found["suites"][number]) => [
-    rank(["standard", "quick", "smoke"], r.budget),
+    rank(Object.keys(budgets).reverse(), r.budget), // budgets are declared smallest first
     rank(suiteNames, r.suite),
-    rank(["mnist", "fashion-mnist", "cifar10", "celeba"], r.data),
+    rank(datasetNames, r.data),
   ];
   const byOrder = (a: Found["suites"][number], b: Found["suites"][number]) => {
     const [ka, kb] = [key(a), key(b)];
