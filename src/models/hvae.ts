@@ -24,6 +24,7 @@ import { Conv2d, Module } from "../nn/index.js";
 import {
   type Tensor,
   ArgumentError,
+  adaptiveAvgPool2d,
   avgPool2d,
   cat,
   check,
@@ -543,11 +544,19 @@ export class HVAE extends Module implements TrainableModel {
     return out;
   }
 
-  /** The encoder's lowest-resolution activations, pooled: (B, C, H, W) → (B, width). */
+  /**
+   * The encoder's activations at every resolution, each average-pooled to at most 4×4 and flattened, then joined:
+   * (B, C, H, W) → (B, D). The top (1×1) alone is a narrow view of what the encoder knows, and global pooling
+   * would discard where things are, which the VQ encoder's features keep.
+   */
   features(images: Tensor): Tensor {
     return noGrad(() => {
       const acts = this.enc.forward(images);
-      return acts.get(Math.min(...acts.keys()))!.mean([2, 3]);
+      const sizes = [...acts.keys()].sort((a, b) => b - a);
+      return cat(
+        sizes.map((r) => adaptiveAvgPool2d(acts.get(r)!, Math.min(r, 4)).flatten(1)),
+        1,
+      );
     });
   }
 }
