@@ -5,8 +5,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { budgets } from "../dist/src/experiments/suites.js";
-import { linearProbe } from "../dist/src/experiments/probe.js";
+import { linearProbe, probeOptions } from "../dist/src/experiments/probe.js";
 import { getFamily } from "../dist/src/models/registry.js";
+import { meanStd } from "../dist/src/report/markdown.js";
 import { manualSeed, setNumThreads } from "../dist/src/tensor/index.js";
 import { completeWithData, modelShape, resolveRunConfig } from "../dist/src/train/config.js";
 import { loadRunData } from "../dist/src/train/data.js";
@@ -26,12 +27,7 @@ const model = suite.runs[0].model;
 const config = resolveRunConfig({ model, preset: budget.preset, data: suite.data, frames: 1, spec: "none" });
 const data = await loadRunData(config);
 completeWithData(config, data.train);
-const o = {
-  trainImages: budget.probeImages,
-  testImages: budget.probeImages,
-  steps: 300,
-  pad: config.data.pad,
-};
+const o = probeOptions(budget.probeImages, config.data.pad);
 
 const pixels = linearProbe({ features: (x) => x.flatten(1) }, data, o);
 console.log(`raw pixels: ${pixels.toFixed(4)}`);
@@ -44,8 +40,7 @@ for (let seed = 0; seed < seeds; seed++) {
   accs.push(linearProbe(untrained, data, o));
   untrained.dispose();
 }
-const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
-const std = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
+const { mean, std } = meanStd(accs);
 console.log(
   `untrained ${model} encoders (${budget.preset}, seeds 0..${seeds - 1}): ${mean.toFixed(4)} ± ${std.toFixed(4)}`,
 );

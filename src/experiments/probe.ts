@@ -25,6 +25,11 @@ export interface ProbeOptions {
   pad: number;
 }
 
+/** The probe a suite runs at a budget: as many train and test images as the budget names, 300 full-batch steps. */
+export function probeOptions(probeImages: number, pad: number): ProbeOptions {
+  return { trainImages: probeImages, testImages: probeImages, steps: 300, pad };
+}
+
 function features(model: TrainableModel, set: ImageSet, limit: number, pad: number): Tensor {
   const parts: Tensor[] = [];
   forEachBatch(set, { batch: 256, limit, pad }, (x) => void parts.push(keep(model.features!(x))));

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { train } from "../train/loop.js";
 import { loadRunData } from "../train/data.js";
 import { closeRun, openRun } from "../train/run-dir.js";
-import { linearProbe } from "./probe.js";
+import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
 import { type RunResult, type SuiteResults, suiteMarkdown } from "./aggregate.js";
@@ -88,12 +88,7 @@ async function probeAccuracy(dir: string, budget: Budget): Promise<number> {
   const run = await openRun(dir);
   try {
     const data = await loadRunData(run.config);
-    const o = {
-      trainImages: budget.probeImages,
-      testImages: budget.probeImages,
-      steps: 300,
-      pad: run.config.data.pad,
-    };
+    const o = probeOptions(budget.probeImages, run.config.data.pad);
     const accuracy = linearProbe(run.model, data, o);
     writeFileAtomic(path, JSON.stringify({ accuracy, ...o }, null, 2) + "\n");
     return accuracy;
