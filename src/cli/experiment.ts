@@ -24,6 +24,10 @@ export const experimentFlags = {
     help: "runs trained at once, each in its own process with its share of the threads",
     default: 1,
   },
+  reuse: {
+    type: "list",
+    help: "results folders of other suites (same data and budget): runs recorded there with the same row and seed are taken, not trained again",
+  },
   only: { type: "string", help: "train and evaluate just this run (its folder name, e.g. hvae-image-s0)" },
   quiet: { type: "boolean", help: "no progress bars", default: false },
 } satisfies FlagSpecs;
@@ -61,6 +65,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     inceptionWeights: f.inceptionWeights,
     jobs: f.jobs,
     only: f.only,
+    reuse: f.reuse,
     output: f.quiet || f.jobs > 1 ? "quiet" : "bar",
     log: (s) => process.stderr.write(s + "\n"),
   });

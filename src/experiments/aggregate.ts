@@ -18,6 +18,8 @@ export interface RunResult {
   metrics: Record<string, number>;
   /** Id of the feature net FD, KID, precision and recall were measured with (absent in older results). */
   featnet?: string;
+  /** The results folder of another suite this run was taken from (`--reuse`), not trained for this one. */
+  reusedFrom?: string;
 }
 
 export interface SuiteResults {
@@ -85,12 +87,16 @@ export function suiteTable(res: SuiteResults): { columns: string[]; rows: (strin
 /** The model families a suite's runs train, in order of first appearance: "hvae,vqvae". */
 const families = (res: SuiteResults) => [...new Set(res.runs.map((r) => r.model))].join(",");
 
+/** The folders runs were reused from, in order of first appearance. */
+const reusedFrom = (res: SuiteResults) => [...new Set(res.runs.flatMap((r) => r.reusedFrom ?? []))];
+
 /** The command that makes (or resumes) a suite's results in `dir`. */
 export function suiteCommand(res: SuiteResults, dir: string): string {
   const models = families(res);
+  const reuse = reusedFrom(res);
   return (
     `npx lastframe experiment ${res.suite} --data ${res.data} --preset ${res.budget} --seeds ${res.seeds.length}` +
-    `${models ? ` --models ${models}` : ""} --out ${dir}`
+    `${models ? ` --models ${models}` : ""}${reuse.length ? ` --reuse ${reuse.join(",")}` : ""} --out ${dir}`
   );
 }
 
@@ -113,6 +119,13 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
       ? `${res.runs.length} of ${planned} runs (re-running the command finishes the rest)`
       : `${res.runs.length} runs`;
   const total = minutes < 120 ? `${minutes.toFixed(0)} min` : `${(minutes / 60).toFixed(1)} h`;
+  const reused = res.runs.filter((r) => r.reusedFrom).length;
+  const reuseNote = reused
+    ? [
+        `${reused} of these runs were trained for ${reusedFrom(res).join(", ")} (same row, seed and budget) and are`,
+        `taken from there, not trained again; their training time is in the total above.`,
+      ]
+    : [];
   return [
     `### ${res.suite} on ${res.data}, ${families(res)} (${res.budget} budget, seeds ${res.seeds.join(", ")})`,
     "",
@@ -121,6 +134,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
     `Made by \`${suiteCommand(res, dir)}\` on ${res.hardware}: ${done}, ${total} of`,
     `training in all. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the feature space`,
     `of lastframe's own ${res.data} feature network${featnetNote(res)}, so they compare rows of this table only.`,
+    ...reuseNote,
     "",
   ].join("\n");
 }

@@ -22,6 +22,7 @@ import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
 import { type RunResult, type SuiteResults, suiteMarkdown } from "./aggregate.js";
+import { type Reusable, neededMetrics, readSuiteResults, reusableRuns } from "./reuse.js";
 import { ArgumentError, DataError, expected } from "../tensor/errors.js";
 import { type EvalReport, type MetricName, evaluate, writeReport } from "../eval/evaluate.js";
 import { storedFeatNetInfo } from "../eval/featnet-train.js";
@@ -40,6 +41,8 @@ export interface ExperimentOptions {
   jobs: number;
   /** Train and evaluate only this run (its folder name, e.g. "hvae-image-s0"), writing no table. */
   only?: string;
+  /** Results folders of other suites on the same data and budget whose identical runs are taken, not retrained. */
+  reuse?: string[];
   output: "bar" | "quiet";
   log: (s: string) => void;
 }
@@ -155,14 +158,7 @@ function recordedRuns(o: ExperimentOptions, budget: Budget): Map<string, RunResu
   const path = join(o.out, "results.json");
   const recorded = new Map<string, RunResult>();
   if (!existsSync(path)) return recorded;
-  let prev: SuiteResults;
-  try {
-    prev = JSON.parse(readFileSync(path, "utf8")) as SuiteResults;
-  } catch (err) {
-    throw new DataError(
-      `${path} is not valid JSON (${(err as Error).message}); move it away to start afresh`,
-    );
-  }
+  const prev = readSuiteResults(path);
   if (prev.suite !== o.suite || prev.data !== o.data || prev.budget !== o.budget)
     throw new ArgumentError(
       `${path} holds suite ${prev.suite} on ${prev.data} at the ${prev.budget} budget, not ${o.suite} on ` +
@@ -171,6 +167,23 @@ function recordedRuns(o: ExperimentOptions, budget: Budget): Map<string, RunResu
   for (const r of prev.runs ?? [])
     if (r.steps === budget.steps && r.batch === budget.batch) recorded.set(`${r.row}-s${r.seed}`, r);
   return recorded;
+}
+
+/**
+ * Another suite's record of a run, if it has every number this suite's table needs. A missing probe accuracy is
+ * measured on the other suite's run folder when that is here (the probe needs the checkpoint, not training).
+ */
+async function takeReused(
+  { result, from }: Reusable,
+  o: ExperimentOptions,
+  budget: Budget,
+): Promise<RunResult | undefined> {
+  const metrics = { ...result.metrics };
+  const dir = join(from, "runs", `${result.row}-s${result.seed}`);
+  if (o.suite === "probe" && metrics.probe === undefined && existsSync(join(dir, "eval.json")))
+    metrics.probe = await probeAccuracy(dir, budget);
+  const complete = neededMetrics(o.metrics, result.frames, o.suite).every((k) => Number.isFinite(metrics[k]));
+  return complete ? { ...result, metrics, reusedFrom: from } : undefined;
 }
 
 const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
@@ -231,9 +244,18 @@ function checkFeatnet(o: ExperimentOptions, recorded: RunResult[]): void {
   );
 }
 
-/** Copies a run's final grid of generated last frames to <out>/samples/<row>.png (if its folder is here). */
-function keepSampleGrid(out: string, name: string, row: Row): void {
-  const dir = join(out, "runs", name, "samples");
+/**
+ * Copies a run's final grid of generated last frames to <out>/samples/<row>.png (if its folder is here, or, for a
+ * reused run, the grid its own suite kept).
+ */
+function keepSampleGrid(out: string, name: string, row: Row, reusedFrom?: string): void {
+  const kept = reusedFrom && join(reusedFrom, "samples", `${row.key}.png`);
+  if (kept && existsSync(kept)) {
+    mkdirSync(join(out, "samples"), { recursive: true });
+    writeFileAtomic(join(out, "samples", `${row.key}.png`), readFileSync(kept));
+    return;
+  }
+  const dir = join(reusedFrom ?? out, "runs", name, "samples");
   if (!existsSync(dir)) return;
   const grids = readdirSync(dir)
     .filter((f) => /^step-\d+\.png$/.test(f))
@@ -295,10 +317,23 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     runs: [],
   };
   const recorded = recordedRuns(o, budget);
+  // Only runs that neither this suite has nor --only asks for are taken from elsewhere.
+  const reusable = reusableRuns(o.reuse ?? [], o, budget, planned);
+  for (const p of planned) {
+    const other = reusable.get(p.name);
+    if (recorded.has(p.name) || !other || o.only !== undefined) continue;
+    if (existsSync(join(o.out, "runs", p.name, "config.json"))) continue;
+    const taken = await takeReused(other, o, budget);
+    if (taken) recorded.set(p.name, taken);
+  }
   checkFeatnet(o, [...recorded.values()]);
   // A run whose folder is here resumes from it; a run recorded without its folder was finished elsewhere.
   const elsewhere = (name: string) =>
     recorded.has(name) && !existsSync(join(o.out, "runs", name, "config.json"));
+  const origin = (name: string) => {
+    const from = recorded.get(name)?.reusedFrom;
+    return from ? ` (reused from ${from})` : " (recorded in results.json)";
+  };
 
   if (o.only !== undefined) {
     const run = planned.find((p) => p.name === o.only);
@@ -321,7 +356,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     (recording = recording.then(async () => {
       const { row, seed } = planned.find((p) => p.name === name)!;
       if (!results.has(name)) results.set(name, await runRow(row, seed, budget, o));
-      if (seed === 0) keepSampleGrid(o.out, name, row);
+      if (seed === 0) keepSampleGrid(o.out, name, row, results.get(name)?.reusedFrom);
       res.runs = planned.flatMap((p) => results.get(p.name) ?? []);
       writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
       writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
@@ -339,7 +374,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
       record,
     );
   for (const [i, { row, seed, name }] of planned.entries()) {
-    const kept = elsewhere(name) ? " (recorded in results.json)" : "";
+    const kept = elsewhere(name) ? origin(name) : "";
     o.log(`[${i + 1}/${planned.length}] ${row.key}, seed ${seed}${kept}`);
     await record(name);
   }

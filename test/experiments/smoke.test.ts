@@ -76,6 +76,69 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.equal(mdOut.status, 0, mdOut.stderr);
   assert.equal(mdOut.stdout.trim(), md.trim());
 
+  // `controls` shares the image and expressive rows with `main`: with --reuse they are taken from it, and only the
+  // two control rows train. Reuse is sound because a run is deterministic under its seed: trained again here, the
+  // expressive row scores what main recorded.
+  const suiteAt = (name: string, dir: string) =>
+    suite.map((a) => (a === "main" ? name : a === out ? dir : a));
+  const controls = join(out, "..", "controls");
+  const reuse = run(...suiteAt("controls", controls), "--reuse", out);
+  assert.equal(reuse.status, 0, reuse.stderr);
+  assert.deepEqual(readdirSync(join(controls, "runs")).sort(), [
+    "hvae-data-size-t4-s0",
+    "hvae-data-size-t4-s1",
+    "hvae-noise-control-t4-s0",
+    "hvae-noise-control-t4-s1",
+  ]);
+  assert.match(reuse.stderr, /hvae-image, seed 0 \(reused from .*main\)/);
+  const ctl = JSON.parse(readFileSync(join(controls, "results.json"), "utf8"));
+  const mainRun = (row: string, seed: number) =>
+    results.runs.find((x: { row: string; seed: number }) => x.row === row && x.seed === seed);
+  for (const x of ctl.runs)
+    if (["hvae-image", "hvae-expressive-t4"].includes(x.row)) {
+      assert.equal(x.reusedFrom, out);
+      assert.deepEqual(x.metrics, mainRun(x.row, x.seed).metrics);
+    } else assert.equal(x.reusedFrom, undefined);
+  assert.ok(existsSync(join(controls, "samples", "hvae-image.png")), "a reused row's grid is kept too");
+  const ctlMd = readFileSync(join(controls, "results.md"), "utf8");
+  assert.match(ctlMd, /--reuse [^ ]*main --out/);
+  assert.match(ctlMd, /4 of these runs were trained for [^ ]*main \(same row, seed and budget\)/);
+  const fresh = join(out, "..", "fresh");
+  const retrain = run(...suiteAt("controls", fresh), "--only", "hvae-expressive-t4-s0");
+  assert.equal(retrain.status, 0, retrain.stderr);
+  const retrained = JSON.parse(
+    readFileSync(join(fresh, "runs", "hvae-expressive-t4-s0", "eval.json"), "utf8"),
+  );
+  assert.equal(retrained.fd, mainRun("hvae-expressive-t4", 0).metrics.fd);
+  // The probe needs each run's checkpoint, not training: it is measured on main's run folders.
+  const probe = join(out, "..", "probe");
+  const probed = run(...suiteAt("probe", probe), "--reuse", out);
+  assert.equal(probed.status, 0, probed.stderr);
+  assert.equal(existsSync(join(probe, "runs")), false, "a reused run was trained again for the probe");
+  for (const x of JSON.parse(readFileSync(join(probe, "results.json"), "utf8")).runs)
+    assert.ok(x.metrics.probe > 0 && x.metrics.probe <= 1, `${x.row}: probe ${x.metrics.probe}`);
+  // Only the same data and budget give the same runs.
+  const wrong = run(
+    "experiment",
+    "controls",
+    "--preset",
+    "quick",
+    "--models",
+    "hvae",
+    "--out",
+    join(out, "..", "q"),
+    "--reuse",
+    out,
+  );
+  assert.equal(wrong.status, 2);
+  assert.match(
+    wrong.stderr,
+    /--reuse .*main: it holds runs on mnist at the smoke budget, not mnist at quick/,
+  );
+  const missing = run(...suite, "--reuse", join(out, "..", "nowhere"));
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--reuse .*nowhere: no results\.json there/);
+
   // A fresh machine with the committed results.json but no run folders: nothing is trained again.
   rmSync(join(out, "runs"), { recursive: true });
   const elsewhere = run(...suite);

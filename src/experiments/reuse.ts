@@ -1,0 +1,79 @@
+// Runs taken from other suites instead of trained again. `controls`, `frames` and `probe` share rows with
+// `main` (the image model, the expressive video at T = 4, …): on the same data, budget and seed these are the
+// same configuration, and training is deterministic under a seed, so retraining them would spend hours of the
+// machine to reproduce numbers already recorded. A reused run keeps the folder it came from in its record, and
+// the table says so.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Row, Budget } from "./suites.js";
+import type { RunResult, SuiteResults } from "./aggregate.js";
+import { ArgumentError, DataError } from "../tensor/errors.js";
+import type { MetricName } from "../eval/evaluate.js";
+
+/** A suite's results.json, or a clear error naming the file. */
+export function readSuiteResults(path: string): SuiteResults {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as SuiteResults;
+  } catch (err) {
+    throw new DataError(
+      `${path} is not valid JSON (${(err as Error).message}); move it away to start afresh`,
+    );
+  }
+}
+
+/** The table's metric keys a run of `frames` frames must have for the metrics asked for (plus the probe's). */
+export function neededMetrics(metrics: MetricName[], frames: number, suite: string): string[] {
+  const keys: string[] = [];
+  for (const m of metrics)
+    if (m === "pr") keys.push("precision", "recall");
+    else if (m !== "bpd" || frames === 1) keys.push(m);
+  if (suite === "probe") keys.push("probe");
+  return keys;
+}
+
+export interface Reusable {
+  result: RunResult;
+  /** The results folder it was recorded in. */
+  from: string;
+}
+
+/**
+ * The planned runs that the results folders in `dirs` have recorded with the same row, seed, steps and batch, on
+ * the same data and budget. Folders are searched in order; the first match wins.
+ */
+export function reusableRuns(
+  dirs: string[],
+  target: { data: string; budget: string },
+  budget: Budget,
+  planned: { row: Row; seed: number; name: string }[],
+): Map<string, Reusable> {
+  const wanted = new Map(planned.map((p) => [p.name, p.row]));
+  const found = new Map<string, Reusable>();
+  for (const dir of dirs) {
+    const path = join(dir, "results.json");
+    if (!existsSync(path))
+      throw new ArgumentError(
+        `--reuse ${dir}: no results.json there; --reuse takes a results folder written by 'lastframe experiment'`,
+      );
+    const res = readSuiteResults(path);
+    if (res.data !== target.data || res.budget !== target.budget)
+      throw new ArgumentError(
+        `--reuse ${dir}: it holds runs on ${res.data} at the ${res.budget} budget, not ${target.data} at ` +
+          `${target.budget}: only the same data and budget give the same runs`,
+      );
+    for (const r of res.runs ?? []) {
+      const name = `${r.row}-s${r.seed}`;
+      const row = wanted.get(name);
+      const same =
+        row !== undefined &&
+        r.model === row.model &&
+        r.spec === row.spec &&
+        r.frames === row.frames &&
+        r.steps === budget.steps &&
+        r.batch === budget.batch;
+      // A record that was itself reused points at the folder that trained it.
+      if (same && !found.has(name)) found.set(name, { result: r, from: r.reusedFrom ?? dir });
+    }
+  }
+  return found;
+}
