@@ -112,7 +112,8 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
     const report: EvalReport = {
       target,
       kind: run ? "run" : "folder",
-      data: reference?.name ?? path.resolve(o.refStats!),
+      // bpd alone loads no reference: it scores the run's own test split.
+      data: reference?.name ?? (o.refStats ? path.resolve(o.refStats) : run!.config.data.name),
       split,
       n: 0,
       refN: 0,

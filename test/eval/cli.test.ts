@@ -240,4 +240,12 @@ test("lastframe eval on a trained run samples it, adds its test bits/dim and wri
   assert.ok(report.bpd.bpd > 0 && report.bpd.bpd < 8, `bpd ${report.bpd.bpd}`);
   assert.ok(Number.isFinite(report.fd) && report.pr.precision >= 0 && report.kid.subsets === 1);
   assert.deepEqual(JSON.parse(readFileSync(path.join(run, "eval.json"), "utf8")), report);
+
+  // bpd alone needs no reference images: the report names the run's own data.
+  const bpdOnly = cli("eval", run, "--metrics", "bpd", "--bpd-images", "24", "--no-write", "--json");
+  assert.equal(bpdOnly.status, 0, bpdOnly.stderr);
+  const only = JSON.parse(bpdOnly.stdout);
+  assert.equal(only.data, "mnist");
+  assert.equal(only.bpd.bpd, report.bpd.bpd);
+  assert.equal(only.fd, undefined);
 });
