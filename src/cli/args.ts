@@ -15,6 +15,8 @@ export interface FlagSpec {
   short?: string;
   /** For string flags: the allowed values. */
   choices?: readonly string[];
+  /** For output files: the extension the written format has (".png"), checked before any work is done. */
+  ext?: string;
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
@@ -36,6 +38,8 @@ export type Parsed<S extends FlagSpecs> = {
 };
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+/** A flag's key as the user types it: topK → --top-k. */
+export const flagName = (key: string) => `--${kebab(key)}`;
 
 function convert(flag: string, spec: FlagSpec, raw: string): string | number | string[] {
   switch (spec.type) {
@@ -60,6 +64,10 @@ function convert(flag: string, spec: FlagSpec, raw: string): string | number | s
       if (spec.choices && !spec.choices.includes(raw))
         throw new UsageError(
           `Expected one of ${spec.choices.join(", ")} for --${flag} but received ${JSON.stringify(raw)}`,
+        );
+      if (spec.ext && !raw.toLowerCase().endsWith(spec.ext))
+        throw new UsageError(
+          `Expected a ${spec.ext} file for --${flag} (it is written in that format) but received ${JSON.stringify(raw)}`,
         );
       return raw;
   }

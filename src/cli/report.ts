@@ -24,7 +24,7 @@ function spliceResults(file: string, tables: string): string {
 }
 
 export const reportFlags = {
-  out: { type: "string", help: "HTML file to write", default: "report.html" },
+  out: { type: "string", help: "HTML file to write", default: "report.html", ext: ".html" },
   markdown: { type: "boolean", help: "print the results tables as markdown instead", default: false },
   title: { type: "string", help: "page title", default: "lastframe report" },
   into: {

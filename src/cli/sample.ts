@@ -3,12 +3,12 @@
 import { writeGif, writeGrid } from "../report/image.js";
 import { lastFrames } from "../train/data.js";
 import { closeRun, openRun, sampleVideos } from "../train/run-dir.js";
-import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
+import { type FlagSpecs, flagName, parseCommand, UsageError } from "./args.js";
 
 export const sampleFlags = {
   n: { type: "int", help: "how many samples", default: 64 },
-  out: { type: "string", help: "PNG grid of the generated images (last frames)" },
-  gif: { type: "string", help: "also write the generated videos as an animated GIF" },
+  out: { type: "string", help: "PNG grid of the generated images (last frames)", ext: ".png" },
+  gif: { type: "string", help: "also write the generated videos as an animated GIF", ext: ".gif" },
   temperature: {
     type: "number",
     help: "scale of the prior's standard deviations (vqvae: of its logits)",
@@ -44,6 +44,14 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (!f.out) throw new UsageError("Missing --out: the PNG grid to write, e.g. --out samples.png");
   const run = await openRun(f._[0]!);
   try {
+    const settings = ["temperature", "topK", "topP", "pixels"] as const;
+    const unused = settings.filter((k) => f.given.has(k) && !run.family.sampling.includes(k));
+    const list = (keys: readonly string[]) => keys.map(flagName).join(" and ");
+    if (unused.length)
+      throw new UsageError(
+        `${list(unused)} ${unused.length > 1 ? "do" : "does"} not apply to ${f._[0]}: its model is ${run.config.model}, ` +
+          `whose sampling takes ${list(run.family.sampling)}`,
+      );
     const t0 = performance.now();
     const { frames, shape } = sampleVideos(run, f.n, {
       temperature: f.temperature,

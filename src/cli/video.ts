@@ -26,8 +26,8 @@ export const videoFlags = {
   },
   frames: { type: "int", help: "frames per video, T (the image is frame T)", default: 8 },
   n: { type: "int", help: "videos in the grid and the GIF", default: 8 },
-  out: { type: "string", help: "PNG grid to write: one row per image, one column per frame" },
-  gif: { type: "string", help: "animated GIF to write: all videos playing side by side" },
+  out: { type: "string", help: "PNG grid to write: one row per image, one column per frame", ext: ".png" },
+  gif: { type: "string", help: "animated GIF to write: all videos playing side by side", ext: ".gif" },
   seed: { type: "int", help: "seed for the choice of images and the corruptions", default: 0 },
   split: {
     type: "string",

@@ -11,7 +11,14 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { type SplitData, loadDataset } from "../data/index.js";
 import { closeRun, evaluateRun, openRun, sampleImages, type Run } from "../train/run-dir.js";
-import { ArgumentError, CheckpointError, dispose, getNumThreads, torchVersion } from "../tensor/index.js";
+import {
+  ArgumentError,
+  expected,
+  CheckpointError,
+  dispose,
+  getNumThreads,
+  torchVersion,
+} from "../tensor/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { Images } from "./features.js";
 import { ensureFeatNet, featnetConfigFor, featnetDataSets } from "./featnet-train.js";
@@ -98,6 +105,10 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
         `bpd needs a trained run (a folder with config.json), but ${target} is a folder of images`,
       );
     const featnetMetrics = o.metrics.some((m) => m === "fd" || m === "kid" || m === "pr");
+    const distributional = featnetMetrics || o.metrics.includes("fid");
+    // They compare distributions (means and covariances, neighbourhoods): one image has none.
+    if (distributional && !(Number.isInteger(o.n) && o.n >= 2))
+      throw expected("integer of at least 2 (images to score)", "n", o.n);
     const needsImages = featnetMetrics || (o.metrics.includes("fid") && !o.refStats);
     const dataName = o.data ?? run?.config.data.name;
     if (needsImages && dataName === undefined)
@@ -137,6 +148,8 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
     if (featnet || inception) {
       const t1 = performance.now();
       const generated = run ? sampled(run, o, log) : await folderImages(target, o.n, o.progress);
+      if (generated.n < 2)
+        throw new ArgumentError(`${target} holds ${generated.n} image(s): the metrics need at least 2`);
       report.timings[run ? "sampling" : "reading"] = since(t1);
       const ref = reference ? chooseReference(reference, split, o.refN ?? Math.min(o.n, generated.n)) : null;
       report.n = generated.n;

@@ -595,6 +595,7 @@ function validate(cfg: HVAEConfig): HVAEConfig {
 export const hvaeFamily: ModelFamily<HVAEConfig> = {
   name: "hvae",
   description: "VDVAE-style hierarchical VAE; its video counterpart conditions each frame on earlier ones",
+  sampling: ["temperature", "pixels"],
   hps,
   trainDefaults,
   resolve(partial, preset) {

@@ -68,6 +68,8 @@ export interface TrainDefaults {
 export interface ModelFamily<C extends object = object> {
   readonly name: string;
   readonly description: string;
+  /** The sample settings its models use (the others they ignore), so that a user asking for another is told. */
+  readonly sampling: readonly (keyof SampleSettings)[];
   /** Named hyperparameter sets: at least tiny (tests), small (minutes), standard (experiments). */
   readonly hps: Record<string, C>;
   /** Training settings per preset name (optional; the loop has defaults for the rest). */

@@ -212,6 +212,7 @@ export const vqFamily: ModelFamily<VQConfig> = {
   name: "vqvae",
   description:
     "VQ-VAE with a transformer prior over the codes of all frames; the image is the decoded last frame",
+  sampling: ["temperature", "topK", "topP"],
   hps,
   trainDefaults,
   resolve(partial, preset) {

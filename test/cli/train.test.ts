@@ -1,7 +1,7 @@
 // `lastframe train` and `lastframe sample`: flags reach the run config, a run samples to a PNG (and GIF), and
 // user mistakes exit 2 with one line naming the problem and the valid choices.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -138,6 +138,19 @@ test("user mistakes exit 2 with one line naming the problem and the valid choice
       ["sample", "--out", "x.png"],
       "lastframe sample: Expected one run folder for 'lastframe sample' but received 0",
     ],
+    // The run trained by the test above (an hvae): settings of another family's sampling are refused.
+    [
+      ["sample", join(root, "run"), "--out", join(root, "p.png"), "--top-p", "0.9"],
+      `lastframe sample: --top-p does not apply to ${join(root, "run")}: its model is hvae, whose sampling takes --temperature and --pixels`,
+    ],
+    [
+      ["sample", join(root, "run"), "--out", join(root, "grid.txt")],
+      `lastframe sample: Expected a .png file for --out (it is written in that format) but received "${join(root, "grid.txt")}"`,
+    ],
+    [
+      ["report", join(root, "run"), "--out", join(root, "report.pdf")],
+      `lastframe report: Expected a .html file for --out (it is written in that format) but received "${join(root, "report.pdf")}"`,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await cli(...args);
@@ -145,4 +158,6 @@ test("user mistakes exit 2 with one line naming the problem and the valid choice
     assert.ok(r.stderr.startsWith(message), `${args.join(" ")}:\n  got:  ${r.stderr}\n  want: ${message}`);
     assert.ok(!/\n\s+at /.test(r.stderr), `stack trace printed for ${args.join(" ")}`);
   }
+  for (const f of ["p.png", "grid.txt", "report.pdf"])
+    assert.ok(!existsSync(join(root, f)), `${f} was written`);
 });

@@ -50,6 +50,7 @@ before(async () => {
   await writePngs(folder("digits"), mnist.test, 200);
   await writePngs(folder("same"), mnist.test, 200);
   await writePngs(folder("inverted"), mnist.test, 200, (v) => 255 - v);
+  await writePngs(folder("single"), mnist.test, 1);
   // A quickly trained net in the MNIST net's place: enough to give a meaningful feature space for the test.
   const cfg = { ...featnetConfigs.mnist, epochs: 1 };
   const { net, accuracy } = trainFeatNet(cfg, mnist, { progress: false });
@@ -170,6 +171,10 @@ test("user mistakes exit 2 with one line naming the problem", () => {
       `lastframe eval: ${folder("nowhere")} does not exist: expected a run folder or a folder of images\n`,
     ],
     [
+      ["eval", folder("digits"), "--data", folder("same"), "--n", "1"],
+      "lastframe eval: Expected integer of at least 2 (images to score) for n but received 1 (number)\n",
+    ],
+    [
       ["featnet", "--data", "celeba64"],
       'lastframe featnet: Expected one of mnist, fashion-mnist, cifar10 for --data but received "celeba64"\n',
     ],
@@ -179,6 +184,22 @@ test("user mistakes exit 2 with one line naming the problem", () => {
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.equal(r.stderr, message);
   }
+  // Found only once the folder is read (after the reference is prepared, which may print progress first).
+  const single = cli(
+    "eval",
+    folder("single"),
+    "--data",
+    folder("same"),
+    "--featnet",
+    "mnist",
+    "--metrics",
+    "fd",
+  );
+  assert.equal(single.status, 2, single.stderr);
+  assert.match(
+    single.stderr,
+    /(^|\n)lastframe eval: \S+single holds 1 image\(s\): the metrics need at least 2\n$/,
+  );
 });
 
 test("lastframe stats computes reference statistics once, then reuses them by provenance", () => {
