@@ -90,6 +90,16 @@ const families = (res: SuiteResults) => [...new Set(res.runs.map((r) => r.model)
 /** The folders runs were reused from, in order of first appearance. */
 const reusedFrom = (res: SuiteResults) => [...new Set(res.runs.flatMap((r) => r.reusedFrom ?? []))];
 
+/** Which runs another suite trained (`--reuse`), in a sentence; "" when this suite trained them all. */
+export function reuseNote(res: SuiteResults): string {
+  const reused = res.runs.filter((r) => r.reusedFrom).length;
+  if (!reused) return "";
+  return (
+    `${reused} of these runs were trained for ${reusedFrom(res).join(", ")} (same row, seed and budget) and are ` +
+    `taken from there, not trained again`
+  );
+}
+
 /** The command that makes (or resumes) a suite's results in `dir`. */
 export function suiteCommand(res: SuiteResults, dir: string): string {
   const models = families(res);
@@ -119,13 +129,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
       ? `${res.runs.length} of ${planned} runs (re-running the command finishes the rest)`
       : `${res.runs.length} runs`;
   const total = minutes < 120 ? `${minutes.toFixed(0)} min` : `${(minutes / 60).toFixed(1)} h`;
-  const reused = res.runs.filter((r) => r.reusedFrom).length;
-  const reuseNote = reused
-    ? [
-        `${reused} of these runs were trained for ${reusedFrom(res).join(", ")} (same row, seed and budget) and are`,
-        `taken from there, not trained again; their training time is in the total above.`,
-      ]
-    : [];
+  const reuse = reuseNote(res);
   return [
     `### ${res.suite} on ${res.data}, ${families(res)} (${res.budget} budget, seeds ${res.seeds.join(", ")})`,
     "",
@@ -134,7 +138,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
     `Made by \`${suiteCommand(res, dir)}\` on ${res.hardware}: ${done}, ${total} of`,
     `training in all. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the feature space`,
     `of lastframe's own ${res.data} feature network${featnetNote(res)}, so they compare rows of this table only.`,
-    ...reuseNote,
+    ...(reuse ? [`${reuse}; their training time is in the total above.`] : []),
     "",
   ].join("\n");
 }

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { datasetNames } from "../data/index.js";
-import { type SuiteResults, suiteMarkdown, suiteTable } from "../experiments/aggregate.js";
+import { type SuiteResults, reuseNote, suiteMarkdown, suiteTable } from "../experiments/aggregate.js";
 import { budgets, suiteNames } from "../experiments/suites.js";
 import { DataError } from "../tensor/errors.js";
 import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "./html.js";
@@ -106,7 +106,9 @@ export function reportData(found: Found, root: string, title = "lastframe report
   const name = (run: string) => relative(root, run) || basename(run);
   const tables: ReportTable[] = found.suites.map(({ dir, results }) => ({
     title: `${results.suite} on ${results.data} (${results.budget}, seeds ${results.seeds.join(", ")})`,
-    caption: `${relative(root, dir) || dir} — ${results.hardware}`,
+    caption: [`${relative(root, dir) || dir} — ${results.hardware}`, reuseNote(results)]
+      .filter(Boolean)
+      .join(". "),
     ...suiteTable(results),
   }));
   const metrics = new Map(found.runs.map((r) => [r, readMetrics(r)]));

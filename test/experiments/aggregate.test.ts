@@ -73,6 +73,20 @@ test("mean ± sample std over seeds, per row, in first-appearance order", () => 
   ); // A suite that records its plan counts the rows it has not reached yet.
   assert.match(suiteMarkdown({ ...res, planned: 15 }, "results/x"), /on test: 5 of 15 runs \(re-running/);
   assert.match(suiteMarkdown({ ...res, planned: 5 }, "results/x"), /on test: 5 runs, 9 min of/);
+  assert.doesNotMatch(md, /--reuse|taken from there/);
+
+  // Runs another suite trained: the command that reproduces the table takes them from there too, and says so.
+  const reused = {
+    ...res,
+    runs: res.runs.map((r) => (r.row === "a" ? { ...r, reusedFrom: "results/main-x" } : r)),
+  };
+  const rmd = suiteMarkdown(reused, "results/y");
+  assert.match(rmd, /--models hvae --reuse results\/main-x --out results\/y`/);
+  assert.match(
+    rmd,
+    /\n2 of these runs were trained for results\/main-x \(same row, seed and budget\) and are taken from there, not trained again; their training time is in the total above\.\n/,
+  );
+  assert.deepEqual(suiteTable(reused), suiteTable(res), "the numbers do not change");
 });
 
 test("suites hold the paper's comparison and the controls", () => {
