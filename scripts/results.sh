@@ -22,5 +22,5 @@ run controls --data fashion-mnist --models vqvae --reuse "$(main_of fashion-mnis
 run main --data fashion-mnist --models hvae --out "results/main-fashion-mnist-hvae-$budget"
 run controls --data fashion-mnist --models hvae --reuse "$(main_of fashion-mnist hvae)" --out "results/controls-fashion-mnist-hvae-$budget"
 run main --data cifar10 --models hvae --out "results/main-cifar10-hvae-$budget"
-run frames --data mnist --models hvae --reuse "$(main_of mnist hvae)" --out "results/frames-mnist-hvae-$budget"
+run frames --data mnist --models hvae --spec best --reuse "$(main_of mnist hvae)" --out "results/frames-mnist-hvae-$budget"
 node bin/lastframe.js report results --markdown --into README.md

@@ -28,6 +28,10 @@ export const experimentFlags = {
     type: "list",
     help: "results folders of other suites (same data and budget): runs recorded there with the same row and seed are taken, not trained again",
   },
+  spec: {
+    type: "string",
+    help: "frames: the spec it sweeps T for: a preset, or best (the best video row of the main table given with --reuse) (default: expressive)",
+  },
   only: { type: "string", help: "train and evaluate just this run (its folder name, e.g. hvae-image-s0)" },
   quiet: { type: "boolean", help: "no progress bars", default: false },
 } satisfies FlagSpecs;
@@ -66,6 +70,7 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     jobs: f.jobs,
     only: f.only,
     reuse: f.reuse,
+    spec: f.spec,
     output: f.quiet || f.jobs > 1 ? "quiet" : "bar",
     log: (s) => process.stderr.write(s + "\n"),
   });

@@ -1,5 +1,6 @@
 // Turns per-run results into a suite's table: one row per configuration, mean ± std over seeds.
 import { aggregate, formatMeanStd, markdownTable } from "../report/markdown.js";
+import { defaultFramesSpec } from "./suites.js";
 
 /** One trained and evaluated run of a suite row. */
 export interface RunResult {
@@ -100,13 +101,22 @@ export function reuseNote(res: SuiteResults): string {
   );
 }
 
+/** The --spec of a frames suite whose video rows use another spec than the default (one per family: best). */
+function framesSpecFlag(res: SuiteResults): string {
+  if (res.suite !== "frames") return "";
+  const specs = [...new Set(res.runs.filter((r) => r.frames > 1).map((r) => r.spec))];
+  if (specs.length > 1) return " --spec best";
+  return specs.length && specs[0] !== defaultFramesSpec ? ` --spec ${specs[0]}` : "";
+}
+
 /** The command that makes (or resumes) a suite's results in `dir`. */
 export function suiteCommand(res: SuiteResults, dir: string): string {
   const models = families(res);
   const reuse = reusedFrom(res);
   return (
     `npx lastframe experiment ${res.suite} --data ${res.data} --preset ${res.budget} --seeds ${res.seeds.length}` +
-    `${models ? ` --models ${models}` : ""}${reuse.length ? ` --reuse ${reuse.join(",")}` : ""} --out ${dir}`
+    `${models ? ` --models ${models}` : ""}${framesSpecFlag(res)}` +
+    `${reuse.length ? ` --reuse ${reuse.join(",")}` : ""} --out ${dir}`
   );
 }
 

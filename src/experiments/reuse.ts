@@ -77,3 +77,33 @@ export function reusableRuns(
   }
   return found;
 }
+
+/**
+ * Per model family, the video spec with the lowest mean FD at T = 4 in the first `main` table among `dirs`: the
+ * spec whose number of frames `frames --spec best` sweeps.
+ */
+export function bestSpecs(dirs: string[], models: string[], log: (s: string) => void): Map<string, string> {
+  const dir = dirs.find((d) => readSuiteResults(join(d, "results.json")).suite === "main");
+  if (dir === undefined)
+    throw new ArgumentError(
+      "--spec best needs --reuse <a main results folder>: its table says which spec is best",
+    );
+  const runs = readSuiteResults(join(dir, "results.json")).runs ?? [];
+  const best = new Map<string, string>();
+  for (const model of models) {
+    const fds = new Map<string, number[]>();
+    for (const r of runs)
+      if (r.model === model && r.frames === 4 && Number.isFinite(r.metrics.fd))
+        fds.set(r.spec, [...(fds.get(r.spec) ?? []), r.metrics.fd!]);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const ranked = [...fds].sort(([, a], [, b]) => mean(a) - mean(b));
+    if (!ranked.length)
+      throw new ArgumentError(`--spec best: ${dir} has no scored video run of ${model} at T = 4`);
+    const [spec, scores] = ranked[0]!;
+    log(
+      `best spec for ${model} in ${dir}: ${spec} (mean FD ${mean(scores).toFixed(2)} over ${scores.length} run(s))`,
+    );
+    best.set(model, spec);
+  }
+  return best;
+}

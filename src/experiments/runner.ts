@@ -22,7 +22,8 @@ import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
 import { type RunResult, type SuiteResults, suiteMarkdown } from "./aggregate.js";
-import { type Reusable, neededMetrics, readSuiteResults, reusableRuns } from "./reuse.js";
+import { type Reusable, bestSpecs, neededMetrics, readSuiteResults, reusableRuns } from "./reuse.js";
+import { presetNames } from "../video/index.js";
 import { ArgumentError, DataError, expected } from "../tensor/errors.js";
 import { type EvalReport, type MetricName, evaluate, writeReport } from "../eval/evaluate.js";
 import { storedFeatNetInfo } from "../eval/featnet-train.js";
@@ -43,6 +44,8 @@ export interface ExperimentOptions {
   only?: string;
   /** Results folders of other suites on the same data and budget whose identical runs are taken, not retrained. */
   reuse?: string[];
+  /** frames only: the spec it sweeps T for (a preset name, or "best": the best video row of a --reuse'd main). */
+  spec?: string;
   output: "bar" | "quiet";
   log: (s: string) => void;
 }
@@ -204,6 +207,9 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
   const args = [bin, "experiment", o.suite, "--only", name, "--data", o.data, "--preset", o.budget];
   args.push("--models", o.models.join(","), "--seeds", String(o.seeds), "--out", o.out);
   args.push("--metrics", o.metrics.join(","), "--quiet");
+  // The child plans the same rows: "--spec best" resolves from the same --reuse'd table.
+  if (o.spec !== undefined) args.push("--spec", o.spec);
+  if (o.reuse?.length) args.push("--reuse", o.reuse.join(","));
   if (o.inceptionWeights) args.push("--inception-weights", o.inceptionWeights);
   const env = { ...process.env, LASTFRAME_THREADS: String(threads) };
   return new Promise((resolve, reject) => {
@@ -300,11 +306,29 @@ async function runInChildren(
   if (failures.length) throw failures[0]!;
 }
 
+/** The spec per model family that the frames suite sweeps T for. */
+function framesSpecs(o: ExperimentOptions): ((model: string) => string) | undefined {
+  if (o.spec === undefined) return undefined;
+  if (o.suite !== "frames")
+    throw new ArgumentError(
+      `--spec applies to the frames suite (the spec whose number of frames it sweeps), not to ${o.suite}`,
+    );
+  if (o.spec === "best") {
+    const best = bestSpecs(o.reuse ?? [], o.models, o.log);
+    return (model) => best.get(model)!;
+  }
+  if (!presetNames.includes(o.spec) || o.spec === "none")
+    throw new ArgumentError(
+      `Unknown spec ${JSON.stringify(o.spec)} for --spec. Valid: best, ${presetNames.filter((p) => p !== "none").join(", ")}`,
+    );
+  return () => o.spec!;
+}
+
 export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
   const budget = budgets[o.budget];
   if (!budget) throw expected(`one of ${Object.keys(budgets).join(", ")}`, "preset", o.budget);
   if (!(Number.isInteger(o.jobs) && o.jobs > 0)) throw expected("positive integer", "jobs", o.jobs);
-  const rows = suiteRows(o.suite, o.models);
+  const rows = suiteRows(o.suite, o.models, framesSpecs(o));
   const seeds = [...Array(o.seeds).keys()];
   const planned = seeds.flatMap((seed) => rows.map((row) => ({ row, seed, name: runName(row, seed) })));
   const res: SuiteResults = {

@@ -50,8 +50,18 @@ function videoRow(model: string, spec: string, frames = T): Row {
   return { key: `${model}-${spec}-t${frames}`, model, label: `video, ${spec}, T = ${frames}`, spec, frames };
 }
 
-/** The rows of a suite for the given model families. */
-export function suiteRows(suite: string, models: string[]): Row[] {
+/** The spec the `frames` suite sweeps T for when none is chosen: the paper's expressive augmentation. */
+export const defaultFramesSpec = "expressive";
+
+/**
+ * The rows of a suite for the given model families. `framesSpec` names, per family, the pseudo-video spec whose
+ * number of frames the `frames` suite sweeps (the best one, where a `main` table says which that is).
+ */
+export function suiteRows(
+  suite: string,
+  models: string[],
+  framesSpec: (model: string) => string = () => defaultFramesSpec,
+): Row[] {
   const rows: Row[] = [];
   for (const m of models) {
     switch (suite) {
@@ -65,12 +75,7 @@ export function suiteRows(suite: string, models: string[]): Row[] {
         );
         break;
       case "frames":
-        rows.push(
-          imageRow(m),
-          videoRow(m, "expressive", 2),
-          videoRow(m, "expressive", 4),
-          videoRow(m, "expressive", 8),
-        );
+        rows.push(imageRow(m), ...[2, 4, 8].map((t) => videoRow(m, framesSpec(m), t)));
         break;
       case "controls":
         rows.push(

@@ -1,8 +1,8 @@
 // Suite tables: mean ± sample std over seeds, rows in suite order, the reproducing command, controls present.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type RunResult, suiteMarkdown, suiteTable } from "../../src/experiments/aggregate.js";
-import { suiteRows } from "../../src/experiments/suites.js";
+import { type RunResult, suiteCommand, suiteMarkdown, suiteTable } from "../../src/experiments/aggregate.js";
+import { type Row, suiteRows } from "../../src/experiments/suites.js";
 
 const run = (row: string, seed: number, fd: number, kid: number, bpd?: number): RunResult => ({
   row,
@@ -98,8 +98,49 @@ test("suites hold the paper's comparison and the controls", () => {
   assert.ok(controls.some((r) => r.framesAsImages && r.frames === 4));
   assert.ok(controls.some((r) => r.spec === "noise-control"));
   assert.deepEqual(
-    suiteRows("frames", ["hvae"]).map((r) => r.frames),
-    [1, 2, 4, 8],
+    suiteRows("frames", ["hvae"]).map((r) => r.key),
+    ["hvae-image", "hvae-expressive-t2", "hvae-expressive-t4", "hvae-expressive-t8"],
+  );
+  // frames sweeps T for the spec chosen per family; its command names a spec other than the default.
+  const swept = suiteRows("frames", ["hvae", "vqvae"], (m) => (m === "hvae" ? "independent" : "blur-chain"));
+  assert.deepEqual(
+    swept.map((r) => `${r.key} ${r.spec} ${r.frames}`),
+    [
+      "hvae-image none 1",
+      "hvae-independent-t2 independent 2",
+      "hvae-independent-t4 independent 4",
+      "hvae-independent-t8 independent 8",
+      "vqvae-image none 1",
+      "vqvae-blur-chain-t2 blur-chain 2",
+      "vqvae-blur-chain-t4 blur-chain 4",
+      "vqvae-blur-chain-t8 blur-chain 8",
+    ],
+  );
+  const framesRun = (r: Row, model = "hvae"): RunResult => ({
+    ...run(r.key, 0, 1, 1),
+    model,
+    spec: r.spec,
+    frames: r.frames,
+  });
+  const framesRes = (runs: RunResult[]) => ({
+    suite: "frames",
+    data: "mnist",
+    budget: "quick",
+    seeds: [0],
+    hardware: "test",
+    runs,
+  });
+  assert.match(
+    suiteCommand(framesRes(swept.slice(0, 4).map((r) => framesRun(r))), "x"),
+    /--models hvae --spec independent --out x$/,
+  );
+  assert.match(
+    suiteCommand(framesRes(swept.map((r) => framesRun(r, r.model))), "x"),
+    /--models hvae,vqvae --spec best --out x$/,
+  );
+  assert.match(
+    suiteCommand(framesRes(suiteRows("frames", ["hvae"]).map((r) => framesRun(r))), "x"),
+    /--models hvae --out x$/,
   );
   assert.throws(() => suiteRows("nope", ["hvae"]), {
     message: 'Unknown suite "nope". Valid suites: main, frames, controls, probe',

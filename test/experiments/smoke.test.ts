@@ -79,8 +79,10 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   // `controls` shares the image and expressive rows with `main`: with --reuse they are taken from it, and only the
   // two control rows train. Reuse is sound because a run is deterministic under its seed: trained again here, the
   // expressive row scores what main recorded.
-  const suiteAt = (name: string, dir: string) =>
-    suite.map((a) => (a === "main" ? name : a === out ? dir : a));
+  const suiteAt = (name: string, dir: string, seeds = 2) => [
+    ...["experiment", name, "--preset", "smoke", "--models", "hvae", "--quiet"],
+    ...["--seeds", String(seeds), "--out", dir],
+  ];
   const controls = join(out, "..", "controls");
   const reuse = run(...suiteAt("controls", controls), "--reuse", out);
   assert.equal(reuse.status, 0, reuse.stderr);
@@ -117,6 +119,50 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.equal(existsSync(join(probe, "runs")), false, "a reused run was trained again for the probe");
   for (const x of JSON.parse(readFileSync(join(probe, "results.json"), "utf8")).runs)
     assert.ok(x.metrics.probe > 0 && x.metrics.probe <= 1, `${x.row}: probe ${x.metrics.probe}`);
+  // frames --spec best sweeps T for main's best video row (lowest mean FD at T = 4), reusing T = 1 and T = 4.
+  const video = results.runs.filter((x: { frames: number }) => x.frames === 4);
+  const meanFd = (spec: string) => {
+    const fds = video
+      .filter((x: { spec: string }) => x.spec === spec)
+      .map((x: { metrics: { fd: number } }) => x.metrics.fd);
+    return fds.reduce((a: number, b: number) => a + b, 0) / fds.length;
+  };
+  const best = [...new Set<string>(video.map((x: { spec: string }) => x.spec))].sort(
+    (a, b) => meanFd(a) - meanFd(b),
+  )[0];
+  const frames = join(out, "..", "frames");
+  const swept = run(
+    ...suiteAt("frames", frames).map((a) => (a === "2" ? "1" : a)),
+    "--spec",
+    "best",
+    "--reuse",
+    out,
+    "--jobs",
+    "2",
+  );
+  assert.equal(swept.status, 0, swept.stderr);
+  assert.match(swept.stderr, new RegExp(`best spec for hvae in \\S+main: ${best} \\(mean FD`));
+  assert.deepEqual(readdirSync(join(frames, "runs")).sort(), [`hvae-${best}-t2-s0`, `hvae-${best}-t8-s0`]);
+  const fr = JSON.parse(readFileSync(join(frames, "results.json"), "utf8"));
+  assert.deepEqual(
+    fr.runs.map((x: { row: string }) => x.row),
+    ["hvae-image", `hvae-${best}-t2`, `hvae-${best}-t4`, `hvae-${best}-t8`],
+  );
+  assert.match(
+    readFileSync(join(frames, "results.md"), "utf8"),
+    new RegExp(`--models hvae --spec ${best} --reuse`),
+  );
+  for (const [args, message] of [
+    [["--spec", "best"], /--spec best needs --reuse <a main results folder>/],
+    [["--spec", "nope"], /Unknown spec "nope" for --spec\. Valid: best, noise-chain,/],
+  ] as const) {
+    const r = run(...suiteAt("frames", join(out, "..", "f2")), ...args);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  const notFrames = run(...suite, "--spec", "independent");
+  assert.equal(notFrames.status, 2);
+  assert.match(notFrames.stderr, /--spec applies to the frames suite .*, not to main/);
   // Only the same data and budget give the same runs.
   const wrong = run(
     "experiment",
