@@ -16,6 +16,7 @@ export const demoFlags = {
   preset: { type: "string", help: "HVAE size", default: "small" },
   steps: { type: "int", help: "training steps (a few minutes on 2 cores)", default: 300 },
   batch: { type: "int", help: "images per step", default: 16 },
+  evalN: { type: "int", help: "generated and test images the metrics score", default: 2000 },
   out: { type: "string", help: "run folder (default: runs/demo-<date>-<time>)" },
 } satisfies FlagSpecs;
 
@@ -90,7 +91,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
   say(
     "4/5 offline metrics against the test set (FD, KID, precision/recall in a feature net's space; bits/dim)",
   );
-  await evalCommand([out, "--metrics", "fd,kid,pr,bpd", "--n", "2000", "--bpd-images", "2000"]);
+  const n = String(f.evalN);
+  await evalCommand([out, "--metrics", "fd,kid,pr,bpd", "--n", n, "--bpd-images", n]);
 
   say("5/5 HTML report");
   await reportCommand([
