@@ -8,7 +8,6 @@ import { join } from "node:path";
 import type { Row, Budget } from "./suites.js";
 import type { RunResult, SuiteResults } from "./aggregate.js";
 import { ArgumentError, DataError } from "../tensor/errors.js";
-import type { MetricName } from "../eval/evaluate.js";
 
 /** A suite's results.json, or a clear error naming the file. */
 export function readSuiteResults(path: string): SuiteResults {
@@ -21,47 +20,48 @@ export function readSuiteResults(path: string): SuiteResults {
   }
 }
 
-/** The table's metric keys a run of `frames` frames must have for the metrics asked for (plus the probe's). */
-export function neededMetrics(metrics: MetricName[], frames: number, suite: string): string[] {
-  const keys: string[] = [];
-  for (const m of metrics)
-    if (m === "pr") keys.push("precision", "recall");
-    else if (m !== "bpd" || frames === 1) keys.push(m);
-  if (suite === "probe") keys.push("probe");
-  return keys;
-}
-
 export interface Reusable {
   result: RunResult;
   /** The results folder it was recorded in. */
   from: string;
 }
 
-/**
- * The planned runs that the results folders in `dirs` have recorded with the same row, seed, steps and batch, on
- * the same data and budget. Folders are searched in order; the first match wins.
- */
-export function reusableRuns(
-  dirs: string[],
-  target: { data: string; budget: string },
-  budget: Budget,
-  planned: { row: Row; seed: number; name: string }[],
-): Map<string, Reusable> {
-  const wanted = new Map(planned.map((p) => [p.name, p.row]));
-  const found = new Map<string, Reusable>();
-  for (const dir of dirs) {
+/** A results folder given to --reuse, read once and checked to hold the same data and budget. */
+export interface ReusedSuite {
+  dir: string;
+  results: SuiteResults;
+}
+
+export function readReusedSuites(dirs: string[], target: { data: string; budget: string }): ReusedSuite[] {
+  return dirs.map((dir) => {
     const path = join(dir, "results.json");
     if (!existsSync(path))
       throw new ArgumentError(
         `--reuse ${dir}: no results.json there; --reuse takes a results folder written by 'lastframe experiment'`,
       );
-    const res = readSuiteResults(path);
-    if (res.data !== target.data || res.budget !== target.budget)
+    const results = readSuiteResults(path);
+    if (results.data !== target.data || results.budget !== target.budget)
       throw new ArgumentError(
-        `--reuse ${dir}: it holds runs on ${res.data} at the ${res.budget} budget, not ${target.data} at ` +
+        `--reuse ${dir}: it holds runs on ${results.data} at the ${results.budget} budget, not ${target.data} at ` +
           `${target.budget}: only the same data and budget give the same runs`,
       );
-    for (const r of res.runs ?? []) {
+    return { dir, results };
+  });
+}
+
+/**
+ * The planned runs that the reused suites have recorded with the same row, seed, steps and batch. Suites are
+ * searched in order; the first match wins.
+ */
+export function reusableRuns(
+  suites: ReusedSuite[],
+  budget: Budget,
+  planned: { row: Row; seed: number; name: string }[],
+): Map<string, Reusable> {
+  const wanted = new Map(planned.map((p) => [p.name, p.row]));
+  const found = new Map<string, Reusable>();
+  for (const { dir, results } of suites) {
+    for (const r of results.runs ?? []) {
       const name = `${r.row}-s${r.seed}`;
       const row = wanted.get(name);
       const same =
@@ -79,16 +79,21 @@ export function reusableRuns(
 }
 
 /**
- * Per model family, the video spec with the lowest mean FD at T = 4 in the first `main` table among `dirs`: the
- * spec whose number of frames `frames --spec best` sweeps.
+ * Per model family, the video spec with the lowest mean FD at T = 4 in the first `main` table among the reused
+ * suites: the spec whose number of frames `frames --spec best` sweeps.
  */
-export function bestSpecs(dirs: string[], models: string[], log: (s: string) => void): Map<string, string> {
-  const dir = dirs.find((d) => readSuiteResults(join(d, "results.json")).suite === "main");
-  if (dir === undefined)
+export function bestSpecs(
+  suites: ReusedSuite[],
+  models: string[],
+  log: (s: string) => void,
+): Map<string, string> {
+  const main = suites.find((s) => s.results.suite === "main");
+  if (main === undefined)
     throw new ArgumentError(
       "--spec best needs --reuse <a main results folder>: its table says which spec is best",
     );
-  const runs = readSuiteResults(join(dir, "results.json")).runs ?? [];
+  const { dir, results } = main;
+  const runs = results.runs ?? [];
   const best = new Map<string, string>();
   for (const model of models) {
     const fds = new Map<string, number[]>();

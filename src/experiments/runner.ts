@@ -22,7 +22,14 @@ import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
 import { type RunResult, type SuiteResults, suiteMarkdown } from "./aggregate.js";
-import { type Reusable, bestSpecs, neededMetrics, readSuiteResults, reusableRuns } from "./reuse.js";
+import {
+  type Reusable,
+  type ReusedSuite,
+  bestSpecs,
+  readReusedSuites,
+  readSuiteResults,
+  reusableRuns,
+} from "./reuse.js";
 import { presetNames } from "../video/index.js";
 import { ArgumentError, DataError, expected } from "../tensor/errors.js";
 import { type EvalReport, type MetricName, evaluate, writeReport } from "../eval/evaluate.js";
@@ -66,6 +73,16 @@ function tableMetrics(r: EvalReport, frames: number): Record<string, number> {
   if (r.fid) m.fid = r.fid.value;
   if (r.bpd?.bpd !== undefined && frames === 1) m.bpd = r.bpd.bpd;
   return m;
+}
+
+/** The table's metric keys a run of `frames` frames must have for the metrics asked for (plus the probe's). */
+function neededMetrics(metrics: MetricName[], frames: number, suite: string): string[] {
+  const keys: string[] = [];
+  for (const m of metrics)
+    if (m === "pr") keys.push("precision", "recall");
+    else if (m !== "bpd" || frames === 1) keys.push(m);
+  if (suite === "probe") keys.push("probe");
+  return keys;
 }
 
 interface MetricsRecord {
@@ -307,14 +324,14 @@ async function runInChildren(
 }
 
 /** The spec per model family that the frames suite sweeps T for. */
-function framesSpecs(o: ExperimentOptions): ((model: string) => string) | undefined {
+function framesSpecs(o: ExperimentOptions, reused: ReusedSuite[]): ((model: string) => string) | undefined {
   if (o.spec === undefined) return undefined;
   if (o.suite !== "frames")
     throw new ArgumentError(
       `--spec applies to the frames suite (the spec whose number of frames it sweeps), not to ${o.suite}`,
     );
   if (o.spec === "best") {
-    const best = bestSpecs(o.reuse ?? [], o.models, o.log);
+    const best = bestSpecs(reused, o.models, o.log);
     return (model) => best.get(model)!;
   }
   if (!presetNames.includes(o.spec) || o.spec === "none")
@@ -328,7 +345,8 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
   const budget = budgets[o.budget];
   if (!budget) throw expected(`one of ${Object.keys(budgets).join(", ")}`, "preset", o.budget);
   if (!(Number.isInteger(o.jobs) && o.jobs > 0)) throw expected("positive integer", "jobs", o.jobs);
-  const rows = suiteRows(o.suite, o.models, framesSpecs(o));
+  const reused = readReusedSuites(o.reuse ?? [], o);
+  const rows = suiteRows(o.suite, o.models, framesSpecs(o, reused));
   const seeds = [...Array(o.seeds).keys()];
   const planned = seeds.flatMap((seed) => rows.map((row) => ({ row, seed, name: runName(row, seed) })));
   const res: SuiteResults = {
@@ -342,7 +360,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
   };
   const recorded = recordedRuns(o, budget);
   // Only runs that neither this suite has nor --only asks for are taken from elsewhere.
-  const reusable = reusableRuns(o.reuse ?? [], o, budget, planned);
+  const reusable = reusableRuns(reused, budget, planned);
   for (const p of planned) {
     const other = reusable.get(p.name);
     if (recorded.has(p.name) || !other || o.only !== undefined) continue;
