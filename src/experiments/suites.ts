@@ -29,8 +29,9 @@ export interface Budget {
 }
 
 /**
- * quick: minutes per row; standard: the size behind published numbers, sized so that a row (3 seeds) takes about
- * an hour on this project's 2 cores (a `small` video HVAE at T = 4 runs ~1.6 s per update on one core); smoke: CI.
+ * quick: minutes per row; standard: the size behind published numbers, sized so that one run of a row takes about
+ * an hour or less on one of this project's 2 cores with two jobs side by side (measured: 48-80 min for a `small`
+ * video HVAE at T = 4, 15-30 min for a VQ video run); smoke: CI.
  */
 export const budgets: Record<string, Budget> = {
   smoke: { preset: "tiny", steps: 6, batch: 8, limit: 256, evalN: 64, probeImages: 256 },
