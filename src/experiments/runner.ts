@@ -250,6 +250,24 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
 }
 
 /**
+ * Refuses a plan that would drop recorded runs from the table (another --models, fewer --seeds, another --spec):
+ * the table is rewritten from the plan, so those finished runs would silently vanish from it.
+ */
+function checkPlanCovers(o: ExperimentOptions, recorded: string[], planned: { name: string }[]): void {
+  const names = new Set(planned.map((p) => p.name));
+  const dropped = recorded.filter((name) => !names.has(name));
+  if (dropped.length === 0) return;
+  const shown =
+    dropped.length > 4
+      ? `${dropped.slice(0, 4).join(", ")}, … (${dropped.length} in all)`
+      : dropped.join(", ");
+  throw new ArgumentError(
+    `${join(o.out, "results.json")} records runs this command does not plan (${shown}): they were made with other ` +
+      `--models, --seeds or --spec. Repeat those options, or choose another --out`,
+  );
+}
+
+/**
  * Refuses to add runs scored in another feature space than the recorded ones: a machine that retrained the feature
  * net (or lacks the pinned one) would put incomparable numbers in one table.
  */
@@ -359,6 +377,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     runs: [],
   };
   const recorded = recordedRuns(o, budget);
+  checkPlanCovers(o, [...recorded.keys()], planned);
   // Only runs that neither this suite has nor --only asks for are taken from elsewhere.
   const reusable = reusableRuns(reused, budget, planned);
   for (const p of planned) {

@@ -226,6 +226,14 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   );
   assert.equal(other.status, 2);
   assert.match(other.stderr, /holds suite main on mnist at the smoke budget, not controls on mnist at smoke/);
+  // A plan that would drop recorded runs from the table (here: fewer seeds) is refused, and nothing is written.
+  const fewer = run(...suite.map((a, i) => (suite[i - 1] === "--seeds" ? "1" : a)));
+  assert.equal(fewer.status, 2);
+  assert.match(
+    fewer.stderr,
+    /results\.json records runs this command does not plan \(hvae-image-s1, hvae-noise-chain-t4-s1, hvae-blur-chain-t4-s1, hvae-independent-t4-s1, … \(5 in all\)\): they were made with other --models, --seeds or --spec/,
+  );
+  assert.deepEqual(JSON.parse(readFileSync(join(out, "results.json"), "utf8")).runs, results.runs);
   const only = run(...suite, "--only", "hvae-nope-s0");
   assert.equal(only.status, 2);
   assert.match(only.stderr, /Unknown run "hvae-nope-s0" for --only\. This suite's runs: hvae-image-s0, /);
