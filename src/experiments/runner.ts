@@ -31,6 +31,7 @@ import {
   reusableRuns,
 } from "./reuse.js";
 import { presetNames } from "../video/index.js";
+import { getFamily } from "../models/registry.js";
 import { ArgumentError, DataError, expected } from "../tensor/errors.js";
 import { type EvalReport, type MetricName, evaluate, writeReport } from "../eval/evaluate.js";
 import { storedFeatNetInfo } from "../eval/featnet-train.js";
@@ -75,12 +76,19 @@ function tableMetrics(r: EvalReport, frames: number): Record<string, number> {
   return m;
 }
 
-/** The table's metric keys a run of `frames` frames must have for the metrics asked for (plus the probe's). */
-function neededMetrics(metrics: MetricName[], frames: number, suite: string): string[] {
+/**
+ * The table's metric keys a run must have for the metrics asked for (plus the probe's): bits/dim only where
+ * tableMetrics keeps it, for image models of a family that reports it.
+ */
+export function neededMetrics(
+  metrics: MetricName[],
+  run: { model: string; frames: number },
+  suite: string,
+): string[] {
   const keys: string[] = [];
   for (const m of metrics)
     if (m === "pr") keys.push("precision", "recall");
-    else if (m !== "bpd" || frames === 1) keys.push(m);
+    else if (m !== "bpd" || (run.frames === 1 && getFamily(run.model).bitsPerDim)) keys.push(m);
   if (suite === "probe") keys.push("probe");
   return keys;
 }
@@ -202,7 +210,7 @@ async function takeReused(
   const dir = join(from, "runs", `${result.row}-s${result.seed}`);
   if (o.suite === "probe" && metrics.probe === undefined && existsSync(join(dir, "eval.json")))
     metrics.probe = await probeAccuracy(dir, budget);
-  const complete = neededMetrics(o.metrics, result.frames, o.suite).every((k) => Number.isFinite(metrics[k]));
+  const complete = neededMetrics(o.metrics, result, o.suite).every((k) => Number.isFinite(metrics[k]));
   return complete ? { ...result, metrics, reusedFrom: from } : undefined;
 }
 

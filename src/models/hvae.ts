@@ -596,6 +596,7 @@ export const hvaeFamily: ModelFamily<HVAEConfig> = {
   name: "hvae",
   description: "VDVAE-style hierarchical VAE; its video counterpart conditions each frame on earlier ones",
   sampling: ["temperature", "pixels"],
+  bitsPerDim: true,
   hps,
   trainDefaults,
   resolve(partial, preset) {

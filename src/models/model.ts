@@ -70,6 +70,8 @@ export interface ModelFamily<C extends object = object> {
   readonly description: string;
   /** The sample settings its models use (the others they ignore), so that a user asking for another is told. */
   readonly sampling: readonly (keyof SampleSettings)[];
+  /** Whether its evaluation reports the image's bits/dim (a likelihood of the pixels; a VQ prior's is of codes). */
+  readonly bitsPerDim: boolean;
   /** Named hyperparameter sets: at least tiny (tests), small (minutes), standard (experiments). */
   readonly hps: Record<string, C>;
   /** Training settings per preset name (optional; the loop has defaults for the rest). */

@@ -213,6 +213,7 @@ export const vqFamily: ModelFamily<VQConfig> = {
   description:
     "VQ-VAE with a transformer prior over the codes of all frames; the image is the decoded last frame",
   sampling: ["temperature", "topK", "topP"],
+  bitsPerDim: false,
   hps,
   trainDefaults,
   resolve(partial, preset) {
