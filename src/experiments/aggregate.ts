@@ -88,6 +88,10 @@ export function suiteTable(res: SuiteResults): { columns: string[]; rows: (strin
 /** The model families a suite's runs train, in order of first appearance: "hvae,vqvae". */
 const families = (res: SuiteResults) => [...new Set(res.runs.map((r) => r.model))].join(",");
 
+/** A suite table's heading, the same in Markdown and in the HTML report. */
+export const suiteTitle = (res: SuiteResults) =>
+  `${res.suite} on ${res.data}, ${families(res)} (${res.budget} budget, seeds ${res.seeds.join(", ")})`;
+
 /** The folders runs were reused from, in order of first appearance. */
 const reusedFrom = (res: SuiteResults) => [...new Set(res.runs.flatMap((r) => r.reusedFrom ?? []))];
 
@@ -141,7 +145,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
   const total = minutes < 120 ? `${minutes.toFixed(0)} min` : `${(minutes / 60).toFixed(1)} h`;
   const reuse = reuseNote(res);
   return [
-    `### ${res.suite} on ${res.data}, ${families(res)} (${res.budget} budget, seeds ${res.seeds.join(", ")})`,
+    `### ${suiteTitle(res)}`,
     "",
     markdownTable(columns, rows),
     "",

@@ -3,7 +3,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { datasetNames } from "../data/index.js";
-import { type SuiteResults, reuseNote, suiteMarkdown, suiteTable } from "../experiments/aggregate.js";
+import {
+  type SuiteResults,
+  reuseNote,
+  suiteMarkdown,
+  suiteTable,
+  suiteTitle,
+} from "../experiments/aggregate.js";
 import { budgets, suiteNames } from "../experiments/suites.js";
 import { DataError } from "../tensor/errors.js";
 import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "./html.js";
@@ -105,7 +111,7 @@ function latest(run: string, ext: string): string | null {
 export function reportData(found: Found, root: string, title = "lastframe report"): ReportData {
   const name = (run: string) => relative(root, run) || basename(run);
   const tables: ReportTable[] = found.suites.map(({ dir, results }) => ({
-    title: `${results.suite} on ${results.data} (${results.budget}, seeds ${results.seeds.join(", ")})`,
+    title: suiteTitle(results),
     caption: [`${relative(root, dir) || dir} — ${results.hardware}`, reuseNote(results)]
       .filter(Boolean)
       .join(". "),
@@ -163,7 +169,7 @@ export function reportData(found: Found, root: string, title = "lastframe report
       });
     if (suiteImages.length)
       galleries.push({
-        title: `Samples: ${results.suite} on ${results.data} (${results.budget})`,
+        title: `Samples: ${suiteTitle(results)}`,
         description: `Each row's final grid of generated last frames, seed 0 (${relative(root, grids) || grids}).`,
         images: suiteImages,
       });
