@@ -62,24 +62,26 @@ export interface ExperimentOptions {
 const runName = (row: Row, seed: number) => `${row.key}-s${seed}`;
 
 /**
- * The table's numbers from an evaluation. bits/dim is the image's likelihood only for image models (T = 1):
- * a video model's per-frame bound conditions the last frame on corrupted copies of it, which is not a
- * likelihood of the image, so it is left out of the comparison.
+ * Whether a run's row has bits/dim in the table. It is the image's likelihood only for image models (T = 1) of
+ * a family that reports pixels' likelihood: a video model's per-frame bound conditions the last frame on
+ * corrupted copies of it, which is not a likelihood of the image, so it is left out of the comparison (and
+ * not evaluated: that took 2-3 min of a video HVAE run's 4-min evaluation).
  */
-function tableMetrics(r: EvalReport, frames: number): Record<string, number> {
+const hasBitsPerDim = (run: { model: string; frames: number }) =>
+  run.frames === 1 && getFamily(run.model).bitsPerDim;
+
+/** The table's numbers from an evaluation. */
+function tableMetrics(r: EvalReport, run: { model: string; frames: number }): Record<string, number> {
   const m: Record<string, number> = {};
   if (r.fd !== undefined) m.fd = r.fd;
   if (r.kid) m.kid = r.kid.mean;
   if (r.pr) Object.assign(m, { precision: r.pr.precision, recall: r.pr.recall });
   if (r.fid) m.fid = r.fid.value;
-  if (r.bpd?.bpd !== undefined && frames === 1) m.bpd = r.bpd.bpd;
+  if (r.bpd?.bpd !== undefined && hasBitsPerDim(run)) m.bpd = r.bpd.bpd;
   return m;
 }
 
-/**
- * The table's metric keys a run must have for the metrics asked for (plus the probe's): bits/dim only where
- * tableMetrics keeps it, for image models of a family that reports it.
- */
+/** The table's metric keys a run must have for the metrics asked for (plus the probe's). */
 export function neededMetrics(
   metrics: MetricName[],
   run: { model: string; frames: number },
@@ -88,7 +90,7 @@ export function neededMetrics(
   const keys: string[] = [];
   for (const m of metrics)
     if (m === "pr") keys.push("precision", "recall");
-    else if (m !== "bpd" || (run.frames === 1 && getFamily(run.model).bitsPerDim)) keys.push(m);
+    else if (m !== "bpd" || hasBitsPerDim(run)) keys.push(m);
   if (suite === "probe") keys.push("probe");
   return keys;
 }
@@ -149,7 +151,7 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
   if (existsSync(evalPath)) report = JSON.parse(readFileSync(evalPath, "utf8")) as EvalReport;
   else {
     report = await evaluate(dir, {
-      metrics: o.metrics,
+      metrics: o.metrics.filter((m) => m !== "bpd" || hasBitsPerDim(row)),
       n: budget.evalN,
       bpdImages: budget.evalN,
       inceptionWeights: o.inceptionWeights,
@@ -158,7 +160,7 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
     });
     writeReport(report, evalPath);
   }
-  const metrics = tableMetrics(report, row.frames);
+  const metrics = tableMetrics(report, row);
   if (o.suite === "probe") metrics.probe = await probeAccuracy(dir, budget);
   const times = trainingTimes(dir);
   return {

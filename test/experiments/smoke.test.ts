@@ -43,6 +43,10 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
       .filter((x: { frames: number }) => x.frames === 1)
       .every((x: { metrics: { bpd: number } }) => x.metrics.bpd > 0),
   );
+  // The table leaves a video row's bits/dim out (not the image's likelihood), so it is not evaluated either.
+  const evalOf = (name: string) => JSON.parse(readFileSync(join(out, "runs", name, "eval.json"), "utf8"));
+  assert.ok(evalOf("hvae-image-s0").bpd.bpd > 0);
+  assert.equal(evalOf("hvae-expressive-t4-s0").bpd, undefined);
   const md = readFileSync(join(out, "results.md"), "utf8");
   assert.equal(md.split("\n").filter((l) => l.startsWith("| hvae")).length, 5);
   assert.match(md, /± /);
@@ -71,7 +75,7 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
     "hvae-independent-t4.png",
     "hvae-noise-chain-t4.png",
   ]);
-  assert.match(page, /Samples: main on mnist \(smoke\)/);
+  assert.match(page, /Samples: main on mnist, hvae \(smoke budget, seeds 0, 1\)/);
   const mdOut = run("report", out, "--markdown");
   assert.equal(mdOut.status, 0, mdOut.stderr);
   assert.equal(mdOut.stdout.trim(), md.trim());
