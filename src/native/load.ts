@@ -25,7 +25,10 @@ function load(): Binding {
   const threads = Number(process.env.LASTFRAME_THREADS) || availableParallelism();
   // OpenBLAS (libtorch's BLAS here) starts its own thread pool when the addon is loaded, sized to the machine
   // unless told otherwise; with LASTFRAME_THREADS=1 that pool's spare thread only competes for the other core.
-  process.env.OPENBLAS_NUM_THREADS ??= String(threads);
+  // It reads the variable once, at load: the default is taken back afterwards, so that child processes (the
+  // jobs of `experiment --jobs`) size their pools from their own LASTFRAME_THREADS, not from this process's.
+  const ownDefault = process.env.OPENBLAS_NUM_THREADS === undefined;
+  if (ownDefault) process.env.OPENBLAS_NUM_THREADS = String(threads);
   const file = resolve(packageRoot, "native/build/Release/lastframe.node");
   const require = createRequire(import.meta.url);
   let binding: Binding;
@@ -42,6 +45,8 @@ function load(): Binding {
         "- For a libtorch you downloaded (e.g. with CUDA): LIBTORCH=/path/to/libtorch npm run build:native",
       ].join("\n"),
     );
+  } finally {
+    if (ownDefault) delete process.env.OPENBLAS_NUM_THREADS;
   }
   const version = binding.version();
   if (!version.startsWith(EXPECTED_TORCH) && !process.env.LIBTORCH_BYPASS_VERSION_CHECK) {
