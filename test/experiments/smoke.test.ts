@@ -81,8 +81,9 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.equal(mdOut.stdout.trim(), md.trim());
 
   // `controls` shares the image and expressive rows with `main`: with --reuse they are taken from it, and only the
-  // two control rows train. Reuse is sound because a run is deterministic under its seed: trained again here, the
-  // expressive row scores what main recorded.
+  // two control rows train. Reuse is sound because a run is deterministic under its seed: trained again here with
+  // the thread count of main's --jobs children (BLAS threads change the last bits), the expressive row scores what
+  // main recorded.
   const suiteAt = (name: string, dir: string, seeds = 2) => [
     ...["experiment", name, "--preset", "smoke", "--models", "hvae", "--quiet"],
     ...["--seeds", String(seeds), "--out", dir],
@@ -110,7 +111,11 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.match(ctlMd, /--reuse [^ ]*main --out/);
   assert.match(ctlMd, /4 of these runs were trained for [^ ]*main \(same row, seed and budget\)/);
   const fresh = join(out, "..", "fresh");
-  const retrain = run(...suiteAt("controls", fresh), "--only", "hvae-expressive-t4-s0");
+  const retrain = spawnSync(
+    process.execPath,
+    [bin, ...suiteAt("controls", fresh), "--only", "hvae-expressive-t4-s0"],
+    { encoding: "utf8", env: { ...process.env, LASTFRAME_THREADS: "1" } },
+  );
   assert.equal(retrain.status, 0, retrain.stderr);
   const retrained = JSON.parse(
     readFileSync(join(fresh, "runs", "hvae-expressive-t4-s0", "eval.json"), "utf8"),
