@@ -1,7 +1,7 @@
 // Gathers what `lastframe report` shows from folders on disk: suite results (results.json), run folders
 // (config.json, metrics.jsonl, samples/*.png|gif, eval.json) found below the given paths.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { datasetNames } from "../data/index.js";
 import {
   type SuiteResults,
@@ -13,6 +13,7 @@ import {
 import { budgets, suiteNames } from "../experiments/suites.js";
 import { DataError } from "../tensor/errors.js";
 import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "./html.js";
+import { PALETTE } from "./svg.js";
 
 export interface Found {
   suites: { dir: string; results: SuiteResults }[];
@@ -93,9 +94,67 @@ function readMetrics(run: string): Metric[] {
     });
 }
 
-function curve(run: string, records: Metric[], type: string, key: string) {
+function curve(records: Metric[], type: string, key: string) {
   const pts = records.filter((r) => r.type === type && typeof r[key] === "number");
-  return { name: run, x: pts.map((r) => r.step), y: pts.map((r) => r[key] as number) };
+  return { x: pts.map((r) => r.step), y: pts.map((r) => r[key] as number) };
+}
+
+/** Runs whose curves share a chart, each with its legend name and colour. */
+interface RunGroup {
+  title?: string;
+  runs: { dir: string; name: string; color?: string }[];
+}
+
+/** A suite's table rows in table order, each with the name its curves and grids carry. */
+function suiteRows(results: SuiteResults): Map<string, string> {
+  const models = new Set(results.runs.map((r) => r.model));
+  return new Map(results.runs.map((r) => [r.row, models.size > 1 ? `${r.model}: ${r.label}` : r.label]));
+}
+
+/**
+ * One chart group per suite, its runs named and coloured by table row (so the seeds of a row share a colour and
+ * one legend entry), then one for the run folders that belong to no suite.
+ */
+function runGroups(found: Found, name: (run: string) => string): RunGroup[] {
+  const inSuite = new Set<string>();
+  const groups: RunGroup[] = found.suites.map(({ dir, results }) => {
+    const rows = suiteRows(results);
+    const runs = found.runs.flatMap((run) => {
+      if (dirname(run) !== join(dir, "runs")) return [];
+      const row = basename(run).replace(/-s\d+$/, "");
+      if (!rows.has(row)) rows.set(row, row); // a row still training, not in results.json yet
+      inSuite.add(run);
+      const i = [...rows.keys()].indexOf(row);
+      return [{ dir: run, name: rows.get(row)!, color: PALETTE[i % PALETTE.length]!, i }];
+    });
+    runs.sort((a, b) => a.i - b.i); // legend entries in table order
+    return { title: suiteTitle(results), runs };
+  });
+  groups.push({ runs: found.runs.filter((r) => !inSuite.has(r)).map((r) => ({ dir: r, name: name(r) })) });
+  return groups.filter((g) => g.runs.length);
+}
+
+/** Training loss and up to four evaluation metrics over steps, for each group of runs. */
+function groupCharts(group: RunGroup, metrics: Map<string, Metric[]>): ReportChart[] {
+  const heading = (what: string) => (group.title ? `${what}: ${group.title}` : what);
+  const chart = (what: string, type: string, key: string): ReportChart[] => {
+    const series = group.runs
+      .map((r) => ({ name: r.name, color: r.color, ...curve(metrics.get(r.dir)!, type, key) }))
+      .filter((s) => s.x.length);
+    return series.length
+      ? [{ title: heading(what), chart: { series, xLabel: "step", yLabel: key, title: what.toLowerCase() } }]
+      : [];
+  };
+  const evalKeys = new Set<string>();
+  for (const r of group.runs)
+    for (const m of metrics.get(r.dir)!)
+      if (m.type === "eval")
+        for (const [k, v] of Object.entries(m))
+          if (typeof v === "number" && k !== "step" && k !== "time") evalKeys.add(k);
+  return [
+    ...chart("Training loss", "train", "loss"),
+    ...[...evalKeys].slice(0, 4).flatMap((key) => chart(`Test ${key}`, "eval", key)),
+  ];
 }
 
 /** Newest file matching `ext` in a run's samples folder (step-numbered names sort in time order). */
@@ -118,32 +177,7 @@ export function reportData(found: Found, root: string, title = "lastframe report
     ...suiteTable(results),
   }));
   const metrics = new Map(found.runs.map((r) => [r, readMetrics(r)]));
-  const charts: ReportChart[] = [];
-  const lossKey = (ms: Metric[]) =>
-    ms.some((m) => m.type === "train" && typeof m.loss === "number") ? "loss" : null;
-  const trainSeries = found.runs
-    .filter((r) => lossKey(metrics.get(r)!))
-    .map((r) => curve(name(r), metrics.get(r)!, "train", "loss"));
-  if (trainSeries.length)
-    charts.push({
-      title: "Training loss",
-      chart: { series: trainSeries, xLabel: "step", yLabel: "loss", title: "training loss" },
-    });
-  const evalKeys = new Set<string>();
-  for (const ms of metrics.values())
-    for (const m of ms)
-      if (m.type === "eval")
-        for (const [k, v] of Object.entries(m))
-          if (typeof v === "number" && k !== "step" && k !== "time") evalKeys.add(k);
-  for (const key of [...evalKeys].slice(0, 4)) {
-    const series = found.runs
-      .map((r) => curve(name(r), metrics.get(r)!, "eval", key))
-      .filter((s) => s.x.length);
-    charts.push({
-      title: `Test ${key}`,
-      chart: { series, xLabel: "step", yLabel: key, title: `test ${key}` },
-    });
-  }
+  const charts = runGroups(found, name).flatMap((g) => groupCharts(g, metrics));
   const galleries: ReportGallery[] = [];
   const images = found.runs.flatMap((r) => {
     const out = [];
@@ -159,14 +193,16 @@ export function reportData(found: Found, root: string, title = "lastframe report
   for (const { dir, results } of found.suites) {
     const grids = join(dir, "samples");
     if (!existsSync(grids)) continue;
-    const rows = new Map(results.runs.map((r) => [r.row, r.label]));
+    const rows = suiteRows(results);
+    const order = [...rows.keys()];
     const suiteImages = readdirSync(grids)
       .filter((f) => f.endsWith(".png"))
-      .sort()
-      .map((f) => {
-        const row = basename(f, ".png");
-        return { data: readFileSync(join(grids, f)), caption: `${row}: ${rows.get(row) ?? row}` };
-      });
+      .map((f) => basename(f, ".png"))
+      .sort((a, b) => rank(order, a) - rank(order, b) || a.localeCompare(b))
+      .map((row) => ({
+        data: readFileSync(join(grids, `${row}.png`)),
+        caption: `${row}: ${rows.get(row) ?? row}`,
+      }));
     if (suiteImages.length)
       galleries.push({
         title: `Samples: ${suiteTitle(results)}`,

@@ -8,7 +8,7 @@ import { fail, positiveInt } from "./validate.js";
 export type MaybeNumber = number | null | undefined;
 
 export interface Series {
-  /** Legend label. */
+  /** Legend label; series with the same name, colour and dash share one legend entry. */
   name: string;
   /** y values; missing entries break the line. */
   y: readonly MaybeNumber[];
@@ -267,12 +267,16 @@ export function lineChart(opts: LineChartOptions): string {
     );
     top += 28;
   }
-  // Legend rows.
-  const legendItems = series.map((s, i) => ({
-    name: s.name,
-    color: s.color ?? PALETTE[i % PALETTE.length]!,
-    s,
-  }));
+  // Legend rows: series that look alike (name, colour, dash) share one entry, e.g. the seeds of one configuration.
+  const colors = series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]!);
+  const legendItems = series
+    .map((s, i) => ({ name: s.name, color: colors[i]!, s }))
+    .filter(
+      (item, i, all) =>
+        all.findIndex(
+          (o) => o.name === item.name && o.color === item.color && !o.s.dashed === !item.s.dashed,
+        ) === i,
+    );
   const legendRows: { x: number; item: (typeof legendItems)[number] }[][] = [];
   {
     let row: { x: number; item: (typeof legendItems)[number] }[] = [];
@@ -363,7 +367,7 @@ export function lineChart(opts: LineChartOptions): string {
 
   // Series.
   series.forEach((s, i) => {
-    const color = escapeXml(legendItems[i]!.color);
+    const color = escapeXml(colors[i]!);
     const segs = segmentsPerSeries[i]!;
     const d = segs
       .filter((seg) => seg.length > 1)

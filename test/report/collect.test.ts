@@ -1,0 +1,100 @@
+// What `lastframe report` gathers from folders: a suite's curves are grouped per suite and coloured by table row
+// (its seeds share a colour and one legend entry), run folders outside suites get a chart of their own, and a
+// suite's sample grids come in table order.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { findResults, reportData } from "../../src/report/collect.js";
+import { PALETTE, lineChart } from "../../src/report/svg.js";
+
+const runResult = (row: string, label: string, seed: number) => ({
+  row,
+  label,
+  model: "hvae",
+  spec: "none",
+  frames: 1,
+  seed,
+  steps: 4,
+  batch: 2,
+  framesSeen: 8,
+  trainSeconds: 1,
+  imagesPerSecond: 8,
+  metrics: { fd: 10 + seed },
+});
+
+function runFolder(dir: string, losses: number[]) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ model: "hvae" }));
+  const lines = losses.map((loss, step) => JSON.stringify({ type: "train", step, loss }));
+  lines.push(JSON.stringify({ type: "eval", step: losses.length, bpd: 1.5, time: 3 }));
+  writeFileSync(join(dir, "metrics.jsonl"), lines.join("\n") + "\n");
+}
+
+test("report groups a suite's curves by table row and keeps other runs apart", () => {
+  const root = mkdtempSync(join(tmpdir(), "lastframe-collect-"));
+  const suite = join(root, "main-x");
+  mkdirSync(join(suite, "samples"), { recursive: true });
+  const rows = [
+    ["hvae-image", "image model (T = 1)"],
+    ["hvae-expressive-t4", "video, expressive, T = 4"],
+  ] as const;
+  writeFileSync(
+    join(suite, "results.json"),
+    JSON.stringify({
+      suite: "main",
+      data: "mnist",
+      budget: "smoke",
+      seeds: [0, 1],
+      hardware: "test",
+      runs: rows.flatMap(([row, label]) => [runResult(row, label, 0), runResult(row, label, 1)]),
+    }),
+  );
+  // Folder names sort expressive before image; the table order is image first.
+  for (const [row] of rows) {
+    for (const seed of [0, 1]) runFolder(join(suite, "runs", `${row}-s${seed}`), [3, 2, 1]);
+    writeFileSync(join(suite, "samples", `${row}.png`), row);
+  }
+  runFolder(join(suite, "runs", "hvae-noise-control-t4-s0"), [4, 3]); // still training: not in results.json
+  runFolder(join(root, "solo"), [5, 4]);
+
+  const data = reportData(findResults([root]), root);
+  const title = "main on mnist, hvae (smoke budget, seeds 0, 1)";
+  assert.deepEqual(
+    data.charts!.map((c) => c.title),
+    [`Training loss: ${title}`, `Test bpd: ${title}`, "Training loss", "Test bpd"],
+  );
+  const loss = data.charts![0]!;
+  assert.ok("chart" in loss);
+  assert.deepEqual(
+    loss.chart.series.map((s) => [s.name, s.color]),
+    [
+      ["image model (T = 1)", PALETTE[0]],
+      ["image model (T = 1)", PALETTE[0]],
+      ["video, expressive, T = 4", PALETTE[1]],
+      ["video, expressive, T = 4", PALETTE[1]],
+      ["hvae-noise-control-t4", PALETTE[2]],
+    ],
+  );
+  assert.deepEqual(loss.chart.series[0]!.y, [3, 2, 1]);
+  const solo = data.charts![2]!;
+  assert.ok("chart" in solo);
+  assert.deepEqual(
+    solo.chart.series.map((s) => s.name),
+    ["solo"],
+  );
+
+  // One legend entry per row, one line per run.
+  const svg = lineChart(loss.chart);
+  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.equal(texts.filter((t) => t === "image model (T = 1)").length, 1);
+  assert.equal(texts.filter((t) => t === "video, expressive, T = 4").length, 1);
+  assert.equal((svg.match(/<path class="series"/g) ?? []).length, 5);
+
+  const grids = data.galleries!.find((g) => g.title === `Samples: ${title}`)!;
+  assert.deepEqual(
+    grids.images.map((i) => i.caption),
+    ["hvae-image: image model (T = 1)", "hvae-expressive-t4: video, expressive, T = 4"],
+  );
+});
