@@ -20,7 +20,24 @@ export interface Found {
   runs: string[];
 }
 
-/** Suite folders and run folders at or below each path (run folders inside a suite are found too). */
+/** Where a value falls in a preferred order (values not listed go last, in the order they came). */
+const rank = (order: readonly string[], value: string) =>
+  order.includes(value) ? order.indexOf(value) : order.length;
+
+/** Reading order of suites: the largest budget first (the conclusions rest on it), then suites in their usual
+ * order, then data sets. */
+function suiteOrder({ results: a }: Found["suites"][number], { results: b }: Found["suites"][number]) {
+  const key = (r: SuiteResults) => [
+    rank(Object.keys(budgets).reverse(), r.budget), // budgets are declared smallest first
+    rank(suiteNames, r.suite),
+    rank(datasetNames, r.data),
+  ];
+  const [ka, kb] = [key(a), key(b)];
+  return ka.map((x, i) => x - kb[i]!).find((d) => d !== 0) ?? 0;
+}
+
+/** Suite folders (in reading order) and run folders at or below each path (run folders inside a suite are found
+ * too). */
 export function findResults(paths: string[], maxDepth = 4): Found {
   const found: Found = { suites: [], runs: [] };
   const visit = (dir: string, depth: number) => {
@@ -44,6 +61,7 @@ export function findResults(paths: string[], maxDepth = 4): Found {
       throw new DataError(`${p} is not a folder of runs or results`);
     visit(p, 0);
   }
+  found.suites.sort(suiteOrder);
   if (!found.suites.length && !found.runs.length)
     throw new DataError(
       `found no results.json or run folder (config.json + metrics.jsonl) under ${paths.join(", ")}`,
@@ -51,28 +69,9 @@ export function findResults(paths: string[], maxDepth = 4): Found {
   return found;
 }
 
-/** Where a value falls in a preferred order (values not listed go last, in the order they came). */
-const rank = (order: readonly string[], value: string) =>
-  order.includes(value) ? order.indexOf(value) : order.length;
-
-/**
- * The README results section: every suite's table, generated from its results.json. The largest budget comes
- * first (the conclusions rest on it), then suites in their usual order, then data sets.
- */
+/** The README results section: every suite's table, generated from its results.json, in reading order. */
 export function resultsMarkdown(found: Found): string {
-  const key = ({ results: r }: Found["suites"][number]) => [
-    rank(Object.keys(budgets).reverse(), r.budget), // budgets are declared smallest first
-    rank(suiteNames, r.suite),
-    rank(datasetNames, r.data),
-  ];
-  const byOrder = (a: Found["suites"][number], b: Found["suites"][number]) => {
-    const [ka, kb] = [key(a), key(b)];
-    return ka.map((x, i) => x - kb[i]!).find((d) => d !== 0) ?? 0;
-  };
-  return [...found.suites]
-    .sort(byOrder)
-    .map((s) => suiteMarkdown(s.results, s.dir))
-    .join("\n");
+  return found.suites.map((s) => suiteMarkdown(s.results, s.dir)).join("\n");
 }
 
 interface Metric {

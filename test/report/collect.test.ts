@@ -1,6 +1,6 @@
 // What `lastframe report` gathers from folders: a suite's curves are grouped per suite and coloured by table row
 // (its seeds share a colour and one legend entry), run folders outside suites get a chart of their own, and a
-// suite's sample grids come in table order.
+// suite's sample grids come in table order; suites come in README's order.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -58,9 +58,26 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
   }
   runFolder(join(suite, "runs", "hvae-noise-control-t4-s0"), [4, 3]); // still training: not in results.json
   runFolder(join(root, "solo"), [5, 4]);
+  // A suite whose folder sorts first but whose table comes after main's (as in README).
+  mkdirSync(join(root, "a-probe"));
+  writeFileSync(
+    join(root, "a-probe", "results.json"),
+    JSON.stringify({
+      suite: "probe",
+      data: "mnist",
+      budget: "smoke",
+      seeds: [0],
+      hardware: "test",
+      runs: [],
+    }),
+  );
 
   const data = reportData(findResults([root]), root);
   const title = "main on mnist, hvae (smoke budget, seeds 0, 1)";
+  assert.deepEqual(
+    data.tables!.map((t) => t.title.split(",")[0]),
+    ["main on mnist", "probe on mnist"],
+  );
   assert.deepEqual(
     data.charts!.map((c) => c.title),
     [`Training loss: ${title}`, `Test bpd: ${title}`, "Training loss", "Test bpd"],
