@@ -133,7 +133,7 @@ function runGroups(found: Found, name: (run: string) => string): RunGroup[] {
   return groups.filter((g) => g.runs.length);
 }
 
-/** Training loss and up to four evaluation metrics over steps, for each group of runs. */
+/** Training loss and every test metric over steps (for VQ, the VQ-VAE's and the prior's), for a group of runs. */
 function groupCharts(group: RunGroup, metrics: Map<string, Metric[]>): ReportChart[] {
   const heading = (what: string) => (group.title ? `${what}: ${group.title}` : what);
   const chart = (what: string, type: string, key: string): ReportChart[] => {
@@ -152,7 +152,7 @@ function groupCharts(group: RunGroup, metrics: Map<string, Metric[]>): ReportCha
           if (typeof v === "number" && k !== "step" && k !== "time") evalKeys.add(k);
   return [
     ...chart("Training loss", "train", "loss"),
-    ...[...evalKeys].slice(0, 4).flatMap((key) => chart(`Test ${key}`, "eval", key)),
+    ...[...evalKeys].flatMap((key) => chart(`Test ${key}`, "eval", key)),
   ];
 }
 
