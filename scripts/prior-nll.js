@@ -6,7 +6,9 @@
 //   node scripts/prior-nll.js <suite folder>...     (needs the run folders, which are not committed)
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { runRow } from "../dist/src/experiments/aggregate.js";
 import { meanStd } from "../dist/src/report/markdown.js";
+import { readMetrics } from "../dist/src/train/run-dir.js";
 
 const dirs = process.argv.slice(2);
 if (!dirs.length) {
@@ -16,11 +18,9 @@ if (!dirs.length) {
 
 /** The last prior evaluation in a run's metrics.jsonl, or undefined if the prior was never evaluated. */
 function finalPriorEval(run) {
-  const records = readFileSync(join(run, "metrics.jsonl"), "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l))
-    .filter((r) => r.type === "eval" && typeof r.last_nats_per_code === "number");
+  const records = readMetrics(run).filter(
+    (r) => r.type === "eval" && typeof r.last_nats_per_code === "number",
+  );
   return records[records.length - 1];
 }
 
@@ -45,11 +45,9 @@ for (const dir of dirs) {
   );
   const rows = new Map([...labels.keys()].map((row) => [row, []]));
   for (const name of readdirSync(runsDir).sort()) {
-    const e = existsSync(join(runsDir, name, "metrics.jsonl"))
-      ? finalPriorEval(join(runsDir, name))
-      : undefined;
+    const e = finalPriorEval(join(runsDir, name));
     if (!e) continue;
-    const row = name.replace(/-s\d+$/, "");
+    const row = runRow(name);
     if (!rows.has(row)) rows.set(row, []);
     rows.get(row).push(e);
   }

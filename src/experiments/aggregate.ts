@@ -23,6 +23,12 @@ export interface RunResult {
   reusedFrom?: string;
 }
 
+/** A run's folder name under <suite>/runs: its table row and seed. */
+export const runName = (row: string, seed: number) => `${row}-s${seed}`;
+
+/** The table row of a run folder's name (the inverse of runName, seed dropped). */
+export const runRow = (name: string) => name.replace(/-s\d+$/, "");
+
 export interface SuiteResults {
   suite: string;
   data: string;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Row, Budget } from "./suites.js";
-import type { RunResult, SuiteResults } from "./aggregate.js";
+import { type RunResult, type SuiteResults, runName } from "./aggregate.js";
 import { ArgumentError, DataError } from "../tensor/errors.js";
 
 /** A suite's results.json, or a clear error naming the file. */
@@ -62,7 +62,7 @@ export function reusableRuns(
   const found = new Map<string, Reusable>();
   for (const { dir, results } of suites) {
     for (const r of results.runs ?? []) {
-      const name = `${r.row}-s${r.seed}`;
+      const name = runName(r.row, r.seed);
       const row = wanted.get(name);
       const same =
         row !== undefined &&

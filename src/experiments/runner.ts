@@ -21,7 +21,7 @@ import { closeRun, openRun } from "../train/run-dir.js";
 import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
-import { type RunResult, type SuiteResults, suiteMarkdown } from "./aggregate.js";
+import { type RunResult, type SuiteResults, runName, suiteMarkdown } from "./aggregate.js";
 import {
   type Reusable,
   type ReusedSuite,
@@ -57,9 +57,6 @@ export interface ExperimentOptions {
   output: "bar" | "quiet";
   log: (s: string) => void;
 }
-
-/** A run's folder name under <out>/runs, and its name for --only. */
-const runName = (row: Row, seed: number) => `${row.key}-s${seed}`;
 
 /**
  * Whether a run's row has bits/dim in the table. It is the image's likelihood only for image models (T = 1) of
@@ -131,7 +128,7 @@ async function probeAccuracy(dir: string, budget: Budget): Promise<number> {
 }
 
 async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptions): Promise<RunResult> {
-  const dir = join(o.out, "runs", runName(row, seed));
+  const dir = join(o.out, "runs", runName(row.key, seed));
   const evalPath = join(dir, "eval.json");
   const result = await train(
     {
@@ -195,7 +192,7 @@ function recordedRuns(o: ExperimentOptions, budget: Budget): Map<string, RunResu
         `${o.data} at ${o.budget}: choose another --out`,
     );
   for (const r of prev.runs ?? [])
-    if (r.steps === budget.steps && r.batch === budget.batch) recorded.set(`${r.row}-s${r.seed}`, r);
+    if (r.steps === budget.steps && r.batch === budget.batch) recorded.set(runName(r.row, r.seed), r);
   return recorded;
 }
 
@@ -209,7 +206,7 @@ async function takeReused(
   budget: Budget,
 ): Promise<RunResult | undefined> {
   const metrics = { ...result.metrics };
-  const dir = join(from, "runs", `${result.row}-s${result.seed}`);
+  const dir = join(from, "runs", runName(result.row, result.seed));
   if (o.suite === "probe" && metrics.probe === undefined && existsSync(join(dir, "eval.json")))
     metrics.probe = await probeAccuracy(dir, budget);
   const complete = neededMetrics(o.metrics, result, o.suite).every((k) => Number.isFinite(metrics[k]));
@@ -376,7 +373,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
   const reused = readReusedSuites(o.reuse ?? [], o);
   const rows = suiteRows(o.suite, o.models, framesSpecs(o, reused));
   const seeds = [...Array(o.seeds).keys()];
-  const planned = seeds.flatMap((seed) => rows.map((row) => ({ row, seed, name: runName(row, seed) })));
+  const planned = seeds.flatMap((seed) => rows.map((row) => ({ row, seed, name: runName(row.key, seed) })));
   const res: SuiteResults = {
     suite: o.suite,
     data: o.data,

@@ -6,12 +6,14 @@ import { datasetNames } from "../data/index.js";
 import {
   type SuiteResults,
   reuseNote,
+  runRow,
   suiteMarkdown,
   suiteTable,
   suiteTitle,
 } from "../experiments/aggregate.js";
 import { budgets, suiteNames } from "../experiments/suites.js";
 import { DataError } from "../tensor/errors.js";
+import { type MetricRecord, readMetrics } from "../train/run-dir.js";
 import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "./html.js";
 import { PALETTE } from "./svg.js";
 
@@ -74,26 +76,7 @@ export function resultsMarkdown(found: Found): string {
   return found.suites.map((s) => suiteMarkdown(s.results, s.dir)).join("\n");
 }
 
-interface Metric {
-  type: string;
-  step: number;
-  [k: string]: unknown;
-}
-
-function readMetrics(run: string): Metric[] {
-  return readFileSync(join(run, "metrics.jsonl"), "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Metric];
-      } catch {
-        return []; // a torn last line of a run that is still writing
-      }
-    });
-}
-
-function curve(records: Metric[], type: string, key: string) {
+function curve(records: MetricRecord[], type: string, key: string) {
   const pts = records.filter((r) => r.type === type && typeof r[key] === "number");
   return { x: pts.map((r) => r.step), y: pts.map((r) => r[key] as number) };
 }
@@ -120,7 +103,7 @@ function runGroups(found: Found, name: (run: string) => string): RunGroup[] {
     const rows = suiteRows(results);
     const runs = found.runs.flatMap((run) => {
       if (dirname(run) !== join(dir, "runs")) return [];
-      const row = basename(run).replace(/-s\d+$/, "");
+      const row = runRow(basename(run));
       if (!rows.has(row)) rows.set(row, row); // a row still training, not in results.json yet
       inSuite.add(run);
       const i = [...rows.keys()].indexOf(row);
@@ -134,7 +117,7 @@ function runGroups(found: Found, name: (run: string) => string): RunGroup[] {
 }
 
 /** Training loss and every test metric over steps (for VQ, the VQ-VAE's and the prior's), for a group of runs. */
-function groupCharts(group: RunGroup, metrics: Map<string, Metric[]>): ReportChart[] {
+function groupCharts(group: RunGroup, metrics: Map<string, MetricRecord[]>): ReportChart[] {
   const heading = (what: string) => (group.title ? `${what}: ${group.title}` : what);
   const chart = (what: string, type: string, key: string): ReportChart[] => {
     const series = group.runs

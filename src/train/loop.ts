@@ -64,6 +64,7 @@ import {
   withRng,
 } from "./data.js";
 import { lockRunFolder } from "./lock.js";
+import { readMetrics } from "./run-dir.js";
 
 /** The run stopped itself: persistent non-finite losses or gradients. */
 export class TrainingError extends Error {
@@ -115,18 +116,13 @@ function provenance(): Record<string, string> {
 }
 
 /** Keeps the metrics records up to `step` (those of the checkpoint being resumed), dropping any torn last line. */
-function cutMetrics(path: string, step: number): void {
+function cutMetrics(dir: string, step: number): void {
+  const path = join(dir, "metrics.jsonl");
   if (!existsSync(path)) return;
-  const kept = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => {
-      try {
-        return (JSON.parse(line) as { step: number }).step <= step;
-      } catch {
-        return false;
-      }
-    });
-  const text = kept.map((l) => l + "\n").join("");
+  const text = readMetrics(dir)
+    .filter((r) => r.step <= step)
+    .map((r) => JSON.stringify(r) + "\n")
+    .join("");
   // A finished run resumed again is left untouched (its files keep their times).
   if (text !== readFileSync(path, "utf8")) writeFileAtomic(path, text);
 }
@@ -245,7 +241,7 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
     dispose([tensors.model, tensors.ema]);
     log(`resuming ${dir} from ${ckpt} (step ${s.step})`);
   } else if (opts.resume) log(`no checkpoint in ${dir}; starting from step 0`);
-  cutMetrics(metricsPath, state.step);
+  cutMetrics(dir, state.step);
 
   // Which stages to run now.
   let index = stages.indexOf(state.stage);

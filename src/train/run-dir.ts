@@ -12,6 +12,32 @@ import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
 import { type RunConfig, modelShape } from "./config.js";
 import { cropVideos, lastFrames, loadRunData, scoreTestSet, toBytes, withRng } from "./data.js";
 
+/** One line of a run's metrics.jsonl (see loop.ts for the record types). */
+export interface MetricRecord {
+  type: string;
+  step: number;
+  [k: string]: unknown;
+}
+
+/**
+ * A run's metrics.jsonl, skipping lines that do not parse: the torn last line of a run that is still writing,
+ * or of one killed mid-write (training cuts it away when it resumes).
+ */
+export function readMetrics(dir: string): MetricRecord[] {
+  const path = join(dir, "metrics.jsonl");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as MetricRecord];
+      } catch {
+        return [];
+      }
+    });
+}
+
 export interface Run {
   dir: string;
   config: RunConfig;

@@ -2,7 +2,7 @@
 // (its seeds share a colour and one legend entry), run folders outside suites get a chart of their own, and a
 // suite's sample grids come in table order; suites come in README's order.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -56,7 +56,10 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
     for (const seed of [0, 1]) runFolder(join(suite, "runs", `${row}-s${seed}`), [3, 2, 1]);
     writeFileSync(join(suite, "samples", `${row}.png`), row);
   }
-  runFolder(join(suite, "runs", "hvae-noise-control-t4-s0"), [4, 3]); // still training: not in results.json
+  // Still training: not in results.json, and caught mid-write (a torn last line).
+  const training = join(suite, "runs", "hvae-noise-control-t4-s0");
+  runFolder(training, [4, 3]);
+  appendFileSync(join(training, "metrics.jsonl"), '{"type":"train","step":3,"lo');
   runFolder(join(root, "solo"), [5, 4]);
   // A suite whose folder sorts first but whose table comes after main's (as in README).
   mkdirSync(join(root, "a-probe"));
@@ -95,6 +98,7 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
     ],
   );
   assert.deepEqual(loss.chart.series[0]!.y, [3, 2, 1]);
+  assert.deepEqual(loss.chart.series[4]!.y, [4, 3]);
   const solo = data.charts![2]!;
   assert.ok("chart" in solo);
   assert.deepEqual(
