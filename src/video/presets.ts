@@ -31,8 +31,11 @@
 //                    frames that stay recognisable and a gentler noise floor.
 // (c) Controls for "is it only more data?":
 //   none             T = 1: the plain image, an image model.
-//   noise-control    frames 1 … T - 1 are pure Gaussian noise, independent of x and of each other: the video
-//                    model sees T frames but the earlier ones carry no information at all.
+//   noise-control    noise-chain's frames with the image taken out: frame t is fresh Gaussian noise around mid
+//                    grey at noise-chain's noise level for frame t (pure noise at frame 1, std sin(π/(2(T-1)))
+//                    at frame T - 1). The earlier frames carry no information about x, but each says which
+//                    frame it is, as noise-chain's do: a video model without a frame index (the HVAE's) could
+//                    not tell frame T from the frames before it if they were all the same pure noise.
 //   shuffle-control  expressive's videos with frames 1 … T - 1 taken from the video of another image in the
 //                    batch: every frame has expressive's marginal statistics and temporal structure, and the
 //                    model sees as many real-image frames, but none of them says anything about the last frame.
@@ -93,6 +96,11 @@ export const presets: Record<string, (frames: number) => SpecInput> = {
   }),
   mixture: () => ({ ops: [{ op: "mix", of: mixtureOps() }] }),
   expressive,
-  "noise-control": () => ({ ops: [{ op: "noise", strength: 1 }] }),
+  "noise-control": () => ({
+    ops: [
+      { op: "mask", strength: 1, params: { shape: "box" } }, // every pixel mid grey: nothing of x is left
+      { op: "noise", strength: { schedule: "linear", max: 1 } },
+    ],
+  }),
   "shuffle-control": () => ({ ...expressive(), shuffle: true }),
 };

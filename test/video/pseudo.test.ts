@@ -134,14 +134,21 @@ test("blur-chain: every frame is the next frame blurred again plus fresh noise, 
   });
 });
 
-test("noise-control frames are pure noise, shuffle-control frames come from the next image's video", () => {
+test("noise-control frames are noise at noise-chain's levels, shuffle-control frames come from the next image's video", () => {
   T.tidy(() => {
     const x = images([4, 3, 8, 8]);
     T.manualSeed(3);
     const v = makeVideos(x, parseSpec("noise-control", 5));
     T.manualSeed(3);
-    // Exactly the generator's normal draws: nothing of x is left in them.
-    assert.deepEqual(values(v.narrow(1, 0, 4)), values(T.randn([16, 3, 8, 8])));
+    // Exactly the generator's normal draws scaled by sin(πs/2), s = 1, 3/4, 1/2, 1/4: nothing of x is left.
+    const scale = T.tensor([1, 0.75, 0.5, 0.25].map((s) => Math.sin((Math.PI * s) / 2))).reshape(
+      1,
+      4,
+      1,
+      1,
+      1,
+    );
+    assertClose(values(v.narrow(1, 0, 4)), values(T.randn([4, 4, 3, 8, 8]).mul(scale)), 1e-6, "noise frames");
     T.manualSeed(4);
     const shuffled = makeVideos(x, parseSpec("shuffle-control", 5));
     T.manualSeed(4);
