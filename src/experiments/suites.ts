@@ -3,7 +3,8 @@
 // Every row of a suite trains one configuration for the same number of parameter updates at the same batch
 // size (matched budgets); rows differ only in what the model sees: the plain image (T = 1), a first-order
 // Markov pseudo video (noise-chain, blur-chain), an expressive one (independent, expressive), or a control
-// (the image model on all frames as separate images: "only more data"; noise frames without the image: "no information").
+// (the image model on all frames as separate images: "only more data"; noise frames without the image:
+// "no information").
 import { ArgumentError } from "../tensor/errors.js";
 
 export interface Row {
