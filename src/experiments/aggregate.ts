@@ -17,6 +17,8 @@ export interface RunResult {
   trainSeconds: number;
   imagesPerSecond: number;
   metrics: Record<string, number>;
+  /** configFingerprint of the run's config: what a resumed suite checks it would still train (absent in older results). */
+  config?: string;
   /** Id of the feature net FD, KID, precision and recall were measured with (absent in older results). */
   featnet?: string;
   /** The results folder of another suite this run was taken from (`--reuse`), not trained for this one. */

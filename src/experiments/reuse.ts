@@ -49,28 +49,37 @@ export function readReusedSuites(dirs: string[], target: { data: string; budget:
   });
 }
 
+/** A run a suite plans: its row, seed, folder name and the configFingerprint of what it trains. */
+export interface PlannedRun {
+  row: Row;
+  seed: number;
+  name: string;
+  config: string;
+}
+
 /**
- * The planned runs that the reused suites have recorded with the same row, seed, steps and batch. Suites are
- * searched in order; the first match wins.
+ * The planned runs that the reused suites have recorded with the same row, seed, steps, batch and config (where
+ * the record has its fingerprint: older ones do not). Suites are searched in order; the first match wins.
  */
 export function reusableRuns(
   suites: ReusedSuite[],
   budget: Budget,
-  planned: { row: Row; seed: number; name: string }[],
+  planned: PlannedRun[],
 ): Map<string, Reusable> {
-  const wanted = new Map(planned.map((p) => [p.name, p.row]));
+  const wanted = new Map(planned.map((p) => [p.name, p]));
   const found = new Map<string, Reusable>();
   for (const { dir, results } of suites) {
     for (const r of results.runs ?? []) {
       const name = runName(r.row, r.seed);
-      const row = wanted.get(name);
+      const p = wanted.get(name);
       const same =
-        row !== undefined &&
-        r.model === row.model &&
-        r.spec === row.spec &&
-        r.frames === row.frames &&
+        p !== undefined &&
+        r.model === p.row.model &&
+        r.spec === p.row.spec &&
+        r.frames === p.row.frames &&
         r.steps === budget.steps &&
-        r.batch === budget.batch;
+        r.batch === budget.batch &&
+        (r.config === undefined || r.config === p.config);
       // A record that was itself reused points at the folder that trained it.
       if (same && !found.has(name)) found.set(name, { result: r, from: r.reusedFrom ?? dir });
     }

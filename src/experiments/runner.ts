@@ -16,6 +16,7 @@ import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { train } from "../train/loop.js";
+import { type RunInput, configFingerprint, resolveRunConfig } from "../train/config.js";
 import { loadRunData } from "../train/data.js";
 import { closeRun, openRun } from "../train/run-dir.js";
 import { linearProbe, probeOptions } from "./probe.js";
@@ -23,6 +24,7 @@ import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
 import { type RunResult, type SuiteResults, runName, suiteMarkdown } from "./aggregate.js";
 import {
+  type PlannedRun,
   type Reusable,
   type ReusedSuite,
   bestSpecs,
@@ -127,22 +129,25 @@ async function probeAccuracy(dir: string, budget: Budget): Promise<number> {
   }
 }
 
+/** What a suite row trains for one seed. */
+const runInput = (row: Row, seed: number, budget: Budget, data: string): RunInput => ({
+  model: row.model,
+  preset: budget.preset,
+  data: { name: data, limit: budget.limit },
+  spec: row.spec,
+  frames: row.frames,
+  framesAsImages: row.framesAsImages ?? false,
+  train: { seed, steps: budget.steps, batch: budget.batch },
+});
+
 async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptions): Promise<RunResult> {
   const dir = join(o.out, "runs", runName(row.key, seed));
   const evalPath = join(dir, "eval.json");
-  const result = await train(
-    {
-      model: row.model,
-      preset: budget.preset,
-      data: { name: o.data, limit: budget.limit },
-      spec: row.spec,
-      frames: row.frames,
-      framesAsImages: row.framesAsImages ?? false,
-      train: { seed, steps: budget.steps, batch: budget.batch },
-    },
-    dir,
-    { resume: true, output: o.output, log: o.log },
-  );
+  const result = await train(runInput(row, seed, budget, o.data), dir, {
+    resume: true,
+    output: o.output,
+    log: o.log,
+  });
   if (!result.finished) throw new Error(`run ${dir} stopped before its last step`);
   let report: EvalReport;
   if (existsSync(evalPath)) report = JSON.parse(readFileSync(evalPath, "utf8")) as EvalReport;
@@ -173,15 +178,22 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
     trainSeconds: times.seconds,
     imagesPerSecond: times.imagesPerSecond,
     metrics,
+    config: configFingerprint(result.config),
     featnet: report.featnet?.id,
   };
 }
 
+/** Names for an error message: all of them, or the first four and how many there are. */
+const listNames = (names: string[]) =>
+  names.length > 4 ? `${names.slice(0, 4).join(", ")}, … (${names.length} in all)` : names.join(", ");
+
 /**
  * The runs an earlier invocation recorded in <out>/results.json, by run name, when that file describes this same
- * suite, data and budget (a run's record is reused only if its steps and batch also match).
+ * suite, data and budget (a run's record is reused only if its steps and batch also match). A record whose config
+ * fingerprint differs from what this suite would train for it now (a preset changed since) is refused: its
+ * numbers would sit in the table under a row that no longer trains that way.
  */
-function recordedRuns(o: ExperimentOptions, budget: Budget): Map<string, RunResult> {
+function recordedRuns(o: ExperimentOptions, budget: Budget, planned: PlannedRun[]): Map<string, RunResult> {
   const path = join(o.out, "results.json");
   const recorded = new Map<string, RunResult>();
   if (!existsSync(path)) return recorded;
@@ -191,8 +203,21 @@ function recordedRuns(o: ExperimentOptions, budget: Budget): Map<string, RunResu
       `${path} holds suite ${prev.suite} on ${prev.data} at the ${prev.budget} budget, not ${o.suite} on ` +
         `${o.data} at ${o.budget}: choose another --out`,
     );
-  for (const r of prev.runs ?? [])
-    if (r.steps === budget.steps && r.batch === budget.batch) recorded.set(runName(r.row, r.seed), r);
+  const configs = new Map(planned.map((p) => [p.name, p.config]));
+  const stale: string[] = [];
+  for (const r of prev.runs ?? []) {
+    if (r.steps !== budget.steps || r.batch !== budget.batch) continue;
+    const name = runName(r.row, r.seed);
+    const now = configs.get(name);
+    if (r.config !== undefined && now !== undefined && r.config !== now) stale.push(name);
+    recorded.set(name, r);
+  }
+  if (stale.length)
+    throw new ArgumentError(
+      `${path} records runs trained with another config than this suite now gives them (${listNames(stale)}): ` +
+        `a preset or default changed since. To train them again, delete their records there and their folders ` +
+        `under ${join(o.out, "runs")}; or choose another --out`,
+    );
   return recorded;
 }
 
@@ -264,12 +289,8 @@ function checkPlanCovers(o: ExperimentOptions, recorded: string[], planned: { na
   const names = new Set(planned.map((p) => p.name));
   const dropped = recorded.filter((name) => !names.has(name));
   if (dropped.length === 0) return;
-  const shown =
-    dropped.length > 4
-      ? `${dropped.slice(0, 4).join(", ")}, … (${dropped.length} in all)`
-      : dropped.join(", ");
   throw new ArgumentError(
-    `${join(o.out, "results.json")} records runs this command does not plan (${shown}): they were made with other ` +
+    `${join(o.out, "results.json")} records runs this command does not plan (${listNames(dropped)}): they were made with other ` +
       `--models, --seeds or --spec. Repeat those options, or choose another --out`,
   );
 }
@@ -373,7 +394,14 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
   const reused = readReusedSuites(o.reuse ?? [], o);
   const rows = suiteRows(o.suite, o.models, framesSpecs(o, reused));
   const seeds = [...Array(o.seeds).keys()];
-  const planned = seeds.flatMap((seed) => rows.map((row) => ({ row, seed, name: runName(row.key, seed) })));
+  const planned: PlannedRun[] = seeds.flatMap((seed) =>
+    rows.map((row) => ({
+      row,
+      seed,
+      name: runName(row.key, seed),
+      config: configFingerprint(resolveRunConfig(runInput(row, seed, budget, o.data))),
+    })),
+  );
   const res: SuiteResults = {
     suite: o.suite,
     data: o.data,
@@ -383,7 +411,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     planned: planned.length,
     runs: [],
   };
-  const recorded = recordedRuns(o, budget);
+  const recorded = recordedRuns(o, budget, planned);
   checkPlanCovers(o, [...recorded.keys()], planned);
   // Only runs that neither this suite has nor --only asks for are taken from elsewhere.
   const reusable = reusableRuns(reused, budget, planned);

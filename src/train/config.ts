@@ -7,6 +7,7 @@
 // the weights) and log (intervals of evals, sample grids and checkpoints, which never change the weights: evals and
 // samples run on their own RNG stream). `provenance` records where and with what it ran; it is not compared.
 import { type ImageSet, datasetNames } from "../data/index.js";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { getFamily } from "../models/registry.js";
 import type { DataShape } from "../models/model.js";
@@ -310,6 +311,20 @@ function canonical(v: unknown): string {
       .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
       .join(",")}}`;
   return JSON.stringify(v);
+}
+
+/**
+ * A short hash of the settings that decide a run's weights: model, preset, hps, the data set's name, limit and
+ * flip, spec, frames and train. The data's channels, size and pad are left out (the data set fixes them, and they
+ * are only known once it is loaded), as are log and provenance. A run's saved config.json and the config a
+ * command would resolve for it again give the same fingerprint exactly when they train the same weights, so a
+ * results table can tell a run recorded under an older preset from one it would train now.
+ */
+export function configFingerprint(cfg: RunConfig): string {
+  const { model, preset, hps, spec, frames, framesAsImages, train } = cfg;
+  const { name, limit, flip } = cfg.data;
+  const weights = { model, preset, hps, data: { name, limit, flip }, spec, frames, framesAsImages, train };
+  return createHash("sha256").update(canonical(weights)).digest("hex").slice(0, 12);
 }
 
 /** The settings that differ between a run's saved config and a requested one (log and provenance aside). */

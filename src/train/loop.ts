@@ -91,6 +91,8 @@ export interface TrainResult {
   /** The last evaluation's numbers. */
   eval: Record<string, number> | null;
   skipped: number;
+  /** The run's resolved config (what config.json holds). */
+  config: RunConfig;
 }
 
 // ***** run folder *****
@@ -389,7 +391,14 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
         if (due(cfg.log.checkpointEvery) || stopping) checkpoint(o);
         if (stopping) {
           bar.done();
-          return { dir, step: state.step, finished: false, eval: lastEval, skipped: state.skipped };
+          return {
+            dir,
+            step: state.step,
+            finished: false,
+            eval: lastEval,
+            skipped: state.skipped,
+            config: cfg,
+          };
         }
       }
       bar.done();
@@ -404,7 +413,7 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
   log(
     `done: ${state.step} steps in ${seconds().toFixed(0)} s${state.skipped ? `, ${state.skipped} updates skipped` : ""}`,
   );
-  return { dir, step: state.step, finished: true, eval: lastEval, skipped: state.skipped };
+  return { dir, step: state.step, finished: true, eval: lastEval, skipped: state.skipped, config: cfg };
 }
 
 function round(x: number): number {

@@ -16,10 +16,12 @@ test("neededMetrics: bits/dim only for image models of a family that reports it;
   assert.deepEqual(neededMetrics(["fd"], { model: "vqvae", frames: 4 }, "controls"), ["fd"]);
 });
 
-test("reusableRuns: same row, seed, steps and batch; the first suite wins; a reused record points at its trainer", () => {
+test("reusableRuns: same row, seed, steps, batch and config; the first suite wins; a reused record points at its trainer", () => {
   const budget = budgets.standard;
   const rows = suiteRows("probe", ["vqvae"]);
-  const planned = [0, 1].flatMap((seed) => rows.map((row) => ({ row, seed, name: `${row.key}-s${seed}` })));
+  const planned = [0, 1].flatMap((seed) =>
+    rows.map((row) => ({ row, seed, name: `${row.key}-s${seed}`, config: `${row.key}/${seed}` })),
+  );
   const record = (row: string, seed: number, extra: Partial<RunResult> = {}): RunResult =>
     ({
       row,
@@ -42,7 +44,8 @@ test("reusableRuns: same row, seed, steps and batch; the first suite wins; a reu
       suite("a", [
         record("vqvae-image", 0),
         record("vqvae-image", 1, { steps: budget.steps - 1 }), // another budget: not the same run
-        record("vqvae-expressive-t4", 0, { reusedFrom: "origin" }),
+        record("vqvae-expressive-t4", 0, { reusedFrom: "origin", config: "vqvae-expressive-t4/0" }),
+        record("vqvae-noise-chain-t4", 0, { config: "trained under an older preset" }),
         record("vqvae-blur-chain-t4", 0), // not planned by the probe suite
       ]),
       suite("b", [record("vqvae-image", 0, { metrics: { fd: 99 } }), record("vqvae-noise-chain-t4", 1)]),

@@ -37,6 +37,7 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
     for (const k of ["fd", "kid", "precision", "recall"])
       assert.ok(Number.isFinite(x.metrics[k]), `${x.row} s${x.seed}: ${k}`);
     assert.equal(x.framesSeen, x.steps * x.batch * x.frames);
+    assert.match(x.config, /^[0-9a-f]{12}$/);
   }
   assert.ok(
     results.runs
@@ -218,6 +219,22 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.match(
     mixed.stderr,
     /holds runs scored with the mnist feature net .*000000000000.*would not compare/,
+  );
+  // A record whose config is not what the suite now trains for its row (a preset changed since) is refused too.
+  const stale = {
+    ...results,
+    runs: [
+      ...results.runs.slice(0, 2),
+      { ...results.runs[2], config: "000000000000" },
+      ...results.runs.slice(3),
+    ],
+  };
+  writeFileSync(join(out, "results.json"), JSON.stringify(stale));
+  const changed = run(...suite);
+  assert.equal(changed.status, 2);
+  assert.match(
+    changed.stderr,
+    /records runs trained with another config than this suite now gives them \(hvae-blur-chain-t4-s0\)/,
   );
   writeFileSync(join(out, "results.json"), JSON.stringify(results));
 

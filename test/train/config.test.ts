@@ -8,6 +8,7 @@ import type { ImageSet } from "../../src/data/types.js";
 import {
   completeWithData,
   configDifferences,
+  configFingerprint,
   mergeInputs,
   modelShape,
   readConfigFile,
@@ -59,6 +60,30 @@ test("a run's config.json resolves back to itself; the shape pads 28 → 32", ()
     "frames: 4 in the run, 5 requested",
     "train.seed: 0 in the run, 9 requested",
   ]);
+});
+
+test("configFingerprint: the same before and after the data fills in its shape; any weight setting changes it", () => {
+  const input = { data: "mnist", preset: "tiny", spec: "noise-control", frames: 4, train: { steps: 7 } };
+  const cfg = resolveRunConfig(input);
+  const before = configFingerprint(cfg);
+  assert.match(before, /^[0-9a-f]{12}$/);
+  completeWithData(cfg, mnistLike);
+  const logged = { ...cfg, log: { ...cfg.log, sampleEvery: 1 }, provenance: { written: "now" } };
+  assert.equal(configFingerprint(logged), before, "data shape, log and provenance do not train the weights");
+  // Key order is not a difference (config.json written by another version may order keys otherwise).
+  const reordered = Object.fromEntries(Object.entries(cfg).reverse()) as typeof cfg;
+  assert.equal(configFingerprint(reordered), before);
+  const strength = structuredClone(cfg);
+  // The same spec name with other strengths: what a redefined preset leaves in an old run's config.
+  (strength.spec.ops[1] as { strength: number[] }).strength[0] = 0.9;
+  const changed = [
+    strength,
+    resolveRunConfig({ ...input, train: { steps: 7, seed: 1 } }),
+    resolveRunConfig({ ...input, hps: { zdim: 3 } }),
+    resolveRunConfig({ ...input, data: { name: "mnist", limit: 100 } }),
+    resolveRunConfig({ ...input, framesAsImages: true }),
+  ].map(configFingerprint);
+  assert.equal(new Set([before, ...changed]).size, 6, changed.join(" "));
 });
 
 test("unknown keys and wrong types name the key", () => {
