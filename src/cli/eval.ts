@@ -9,6 +9,7 @@ import {
   metricNames,
   writeReport,
 } from "../eval/evaluate.js";
+import type { FrameDistances } from "../eval/frame-fd.js";
 import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const evalFlags = {
@@ -39,6 +40,11 @@ export const evalFlags = {
   kidSubsets: { type: "int", help: "KID subsets", default: 100 },
   kidSubsetSize: { type: "int", help: "KID subset size (default: min(1000, n, ref-n))" },
   bpdImages: { type: "int", help: "test images for bpd (default: the whole test split)" },
+  perFrame: {
+    type: "boolean",
+    help: "video runs: fd of every generated frame position against every frame of the run's own test pseudo videos",
+    default: false,
+  },
   out: { type: "string", help: "where to write the report (default: <run|folder>/eval.json)" },
   write: { type: "boolean", help: "write the report (--no-write: print only)", default: true },
   cache: { type: "boolean", help: "use and store cached reference statistics", default: true },
@@ -46,7 +52,7 @@ export const evalFlags = {
 } satisfies FlagSpecs;
 
 const USAGE =
-  "<run|folder> [--data <name|path>] [--metrics fd,kid,pr,bpd,fid] [--n 10000] [--inception-weights file] [--json]";
+  "<run|folder> [--data <name|path>] [--metrics fd,kid,pr,bpd,fid] [--n 10000] [--per-frame] [--inception-weights file] [--json]";
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const f = parseCommand(argv, {
@@ -94,6 +100,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     kidSubsets: f.kidSubsets,
     kidSubsetSize: f.kidSubsetSize,
     bpdImages: f.bpdImages,
+    perFrame: f.perFrame,
     cache: f.cache,
     progress: !f.json,
   });
@@ -137,11 +144,37 @@ export function formatReport(r: EvalReport): string {
   const widths = [0, 1].map((i) => Math.max(head[i]!.length, ...rows.map((row) => row[i]!.length)));
   const line = (row: [string, string, string]) =>
     `${row[0].padEnd(widths[0]!)}  ${row[1].padStart(widths[1]!)}  ${row[2]}`.trimEnd();
-  const what = r.kind === "run" ? `${r.target} (step ${r.run!.step}, T=${r.run!.temperature})` : r.target;
+  const what =
+    r.kind === "run" ? `${r.target} (step ${r.run!.step}, temperature ${r.run!.temperature})` : r.target;
   const counts = r.n ? `: ${r.n} generated vs ${r.refN || "published"} reference images` : "";
-  return [`${what} vs ${r.data} ${r.split}${counts}, ${r.seconds} s`, "", line(head), ...rows.map(line)].join(
-    "\n",
-  );
+  const table = [
+    `${what} vs ${r.data} ${r.split}${counts}, ${r.seconds} s`,
+    "",
+    line(head),
+    ...rows.map(line),
+  ];
+  return [...table, ...(r.frames ? ["", ...formatFrames(r.frames)] : [])].join("\n");
+}
+
+/** The per-frame distances as a matrix, generated frames down, real frames across, each row's nearest marked. */
+function formatFrames(f: FrameDistances): string[] {
+  const values = f.fd.map((row) => row.map(num));
+  const width = Math.max(...values.flat().map((v) => v.length), "real 10".length);
+  const line = (first: string, cells: string[]) =>
+    [first.padEnd("generated".length), ...cells].join("  ").trimEnd();
+  return [
+    `fd per frame position: ${f.n} generated vs ${f.refN} of the run's test pseudo videos (* nearest real frame)`,
+    line(
+      "generated",
+      values[0]!.map((_, j) => `${`real ${j + 1}`.padStart(width)} `),
+    ),
+    ...values.map((row, i) =>
+      line(
+        `frame ${i + 1}`,
+        row.map((v, j) => `${v.padStart(width)}${f.closest[i] === j + 1 ? "*" : " "}`),
+      ),
+    ),
+  ];
 }
 
 function num(v: number): string {

@@ -10,7 +10,8 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { type SplitData, loadDataset } from "../data/index.js";
-import { closeRun, evaluateRun, openRun, sampleImages, type Run } from "../train/run-dir.js";
+import { closeRun, evaluateRun, openRun, sampleVideos, testVideos, type Run } from "../train/run-dir.js";
+import { type VideoBytes, lastFrames } from "../train/data.js";
 import {
   ArgumentError,
   expected,
@@ -29,6 +30,7 @@ import { readNpzStats } from "./npz.js";
 import { precisionRecall } from "./precision-recall.js";
 import { chooseReference, referenceStats } from "./reference.js";
 import { type FeatureSpace, featnetSpace, inceptionSpace } from "./spaces.js";
+import { type FrameDistances, frameDistances } from "./frame-fd.js";
 
 export const metricNames = ["fd", "kid", "pr", "bpd", "fid"] as const;
 export type MetricName = (typeof metricNames)[number];
@@ -54,6 +56,8 @@ export interface EvalOptions {
   kidSubsetSize?: number;
   /** Test images for bpd (default: the whole test split). */
   bpdImages?: number;
+  /** Video runs: also the feature-net distance between every generated and every real frame position. */
+  perFrame?: boolean;
   /** false: neither read nor write reference statistics caches. */
   cache?: boolean;
   progress?: boolean;
@@ -76,6 +80,8 @@ export interface EvalReport {
   pr?: { precision: number; recall: number; k: number };
   fid?: { value: number; weights: string; sha256: string; standard: boolean; refStats?: string };
   bpd?: Record<string, number>;
+  /** With perFrame: generated frame positions against the run's own test pseudo videos (frame-fd.ts). */
+  frames?: FrameDistances;
   /** Seconds per phase (sampling, features, each metric) and in all. */
   timings: Record<string, number>;
   seconds: number;
@@ -104,7 +110,15 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       throw new ArgumentError(
         `bpd needs a trained run (a folder with config.json), but ${target} is a folder of images`,
       );
-    const featnetMetrics = o.metrics.some((m) => m === "fd" || m === "kid" || m === "pr");
+    if (o.perFrame && !run)
+      throw new ArgumentError(
+        `--per-frame needs a trained video run (a folder with config.json), but ${target} is a folder of images`,
+      );
+    if (o.perFrame && run!.shape.frames < 2)
+      throw new ArgumentError(
+        `--per-frame needs a video run, but ${target} trains an image model (T = 1 in its config)`,
+      );
+    const featnetMetrics = o.perFrame || o.metrics.some((m) => m === "fd" || m === "kid" || m === "pr");
     const distributional = featnetMetrics || o.metrics.includes("fid");
     // They compare distributions (means and covariances, neighbourhoods): one image has none.
     if (distributional && !(Number.isInteger(o.n) && o.n >= 2))
@@ -147,7 +161,10 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       );
     if (featnet || inception) {
       const t1 = performance.now();
-      const generated = run ? sampled(run, o, log) : await folderImages(target, o.n, o.progress);
+      const videos = run ? sampled(run, o, log) : null;
+      const generated = videos
+        ? { images: lastFrames(videos.frames, videos.shape), n: o.n, ...run!.image }
+        : await folderImages(target, o.n, o.progress);
       if (generated.n < 2)
         throw new ArgumentError(`${target} holds ${generated.n} image(s): the metrics need at least 2`);
       report.timings[run ? "sampling" : "reading"] = since(t1);
@@ -183,6 +200,10 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
         } finally {
           dispose([refFeatures.features, genFeatures]);
         }
+      }
+      if (featnet && o.perFrame) {
+        const real = await testVideos(run!, o.refN ?? o.n);
+        report.frames = timed(t, "per_frame", () => frameDistances(featnet, videos!, real, o.progress));
       }
       if (inception) {
         let refStats = published;
@@ -240,14 +261,14 @@ export function writeReport(report: EvalReport, file = path.join(report.target, 
   return file;
 }
 
-function sampled(run: Run, o: EvalOptions, log: (m: string) => void): Images {
+function sampled(run: Run, o: EvalOptions, log: (m: string) => void): VideoBytes {
   const t0 = performance.now();
-  const images = sampleImages(run, o.n, { temperature: o.temperature, seed: o.seed });
+  const videos = sampleVideos(run, o.n, { temperature: o.temperature, seed: o.seed });
   if (o.progress ?? true)
     log(
-      `lastframe eval: sampled ${o.n} images from ${run.checkpoint} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `lastframe eval: sampled ${o.n} ${run.shape.frames > 1 ? "videos" : "images"} from ${run.checkpoint} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
-  return { images, n: o.n, ...run.image };
+  return videos;
 }
 
 /** Every image of a folder (or archive), at most `n` of them spread evenly over it. */

@@ -37,17 +37,26 @@ export function quantise(x: Tensor): Tensor {
   return tidy(() => x.clamp(-1, 1).add(1).mul(127.5).round().div(127.5).sub(1));
 }
 
-/** The last frame of each of n uint8 videos (n, T, C, H, W) → (n, C, H, W). */
-export function lastFrames(
-  frames: Uint8Array,
-  shape: { n: number; t: number; c: number; h: number; w: number },
-): Uint8Array {
+/** n uint8 videos (n, T, C, H, W) and their shape. */
+export interface VideoBytes {
+  frames: Uint8Array;
+  shape: { n: number; t: number; c: number; h: number; w: number };
+}
+
+/** Frame `index` (0-based) of each of n uint8 videos (n, T, C, H, W) → (n, C, H, W). */
+export function videoFrame(frames: Uint8Array, shape: VideoBytes["shape"], index: number): Uint8Array {
   const size = shape.c * shape.h * shape.w;
   const out = new Uint8Array(shape.n * size);
-  for (let i = 0; i < shape.n; i++)
-    out.set(frames.subarray(((i + 1) * shape.t - 1) * size, (i + 1) * shape.t * size), i * size);
+  for (let i = 0; i < shape.n; i++) {
+    const start = (i * shape.t + index) * size;
+    out.set(frames.subarray(start, start + size), i * size);
+  }
   return out;
 }
+
+/** The last frame of each of n uint8 videos (n, T, C, H, W) → (n, C, H, W). */
+export const lastFrames = (frames: Uint8Array, shape: VideoBytes["shape"]) =>
+  videoFrame(frames, shape, shape.t - 1);
 
 /** Float frames in [−1, 1] → uint8 bytes. */
 export function toBytes(x: Tensor): Uint8Array {

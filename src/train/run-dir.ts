@@ -1,5 +1,5 @@
 // Reading a trained run back: its config, the EMA weights of its latest checkpoint in a model ready to sample
-// and evaluate, and helpers that sample images (the generated last frames) and whole videos as uint8 arrays,
+// and evaluate, and helpers that give generated videos and the run's own test pseudo videos as uint8 arrays,
 // cropped back to the data's own size (e.g. 28×28 for MNIST trained at 32×32). Used by `lastframe sample`,
 // `lastframe eval` and the experiment scripts.
 import { existsSync, readFileSync } from "node:fs";
@@ -10,7 +10,16 @@ import { ArgumentError, CheckpointError, dispose, expected, tidy } from "../tens
 import { isPositiveInt } from "../tensor/errors.js";
 import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
 import { type RunConfig, modelShape } from "./config.js";
-import { cropVideos, lastFrames, loadRunData, scoreTestSet, toBytes, withRng } from "./data.js";
+import { forEachBatch } from "../data/loader.js";
+import {
+  type VideoBytes,
+  cropVideos,
+  evaluationVideos,
+  loadRunData,
+  scoreTestSet,
+  toBytes,
+  withRng,
+} from "./data.js";
 
 /** One line of a run's metrics.jsonl (see loop.ts for the record types). */
 export interface MetricRecord {
@@ -46,7 +55,7 @@ export interface Run {
   model: TrainableModel;
   /** What the model sees (padded side; T = 1 for image models). */
   shape: DataShape;
-  /** One generated image as sampleImages returns it: the data's channels and size. */
+  /** One generated frame as sampleVideos returns it: the data's channels and size. */
   image: { c: number; h: number; w: number };
   checkpoint: string;
   /** Training steps done at that checkpoint. */
@@ -94,11 +103,7 @@ export async function openRun(dir: string): Promise<Run> {
 }
 
 /** n generated videos as uint8 (n, T, C, H, W), cropped to the data's size. */
-export function sampleVideos(
-  run: Run,
-  n: number,
-  opts: SampleOptions = {},
-): { frames: Uint8Array; shape: { n: number; t: number; c: number; h: number; w: number } } {
+export function sampleVideos(run: Run, n: number, opts: SampleOptions = {}): VideoBytes {
   if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
   const batch = opts.batch ?? 64;
   if (!isPositiveInt(batch)) throw expected("positive integer", "batch", batch);
@@ -127,10 +132,29 @@ export function sampleVideos(
   return { frames, shape: { n, t: T, c, h, w } };
 }
 
-/** n generated images — the last frames of generated videos — as uint8 NCHW (see run.image for C, H, W). */
-export function sampleImages(run: Run, n: number, opts: SampleOptions = {}): Uint8Array {
-  const { frames, shape } = sampleVideos(run, n, opts);
-  return lastFrames(frames, shape);
+/**
+ * The run's own pseudo videos of its first n test images (at most all of them) as uint8 (n, T, C, H, W), cropped:
+ * what its generated videos are meant to look like, drawn from the RNG stream of its test-set evaluations.
+ */
+export async function testVideos(run: Run, n: number): Promise<VideoBytes> {
+  if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
+  const { test } = await loadRunData(run.config);
+  const count = Math.min(n, test.n);
+  const { c, h, w } = run.image;
+  const T = run.shape.frames;
+  const frames = new Uint8Array(count * T * c * h * w);
+  let done = 0;
+  const { batch } = run.config.train;
+  withRng(run.config.train.seed + 2, () =>
+    forEachBatch(test, { batch, pad: run.config.data.pad, limit: count }, (x, k) => {
+      frames.set(
+        toBytes(cropVideos(evaluationVideos(x, run.config), run.config.data.pad)),
+        done * T * c * h * w,
+      );
+      done += k;
+    }),
+  );
+  return { frames, shape: { n: count, t: T, c, h, w } };
 }
 
 /**

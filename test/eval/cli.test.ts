@@ -13,6 +13,8 @@ import { evaluate } from "../../src/eval/evaluate.js";
 import { featnetConfigs } from "../../src/eval/featnets.js";
 import { saveFeatNet, trainFeatNet } from "../../src/eval/featnet-train.js";
 import { train } from "../../src/train/loop.js";
+import { videoFrame } from "../../src/train/data.js";
+import { closeRun, openRun, testVideos } from "../../src/train/run-dir.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "lastframe-eval-"));
 const cache = path.join(root, "cache");
@@ -269,4 +271,79 @@ test("lastframe eval on a trained run samples it, adds its test bits/dim and wri
   assert.equal(only.data, "mnist");
   assert.equal(only.bpd.bpd, report.bpd.bpd);
   assert.equal(only.fd, undefined);
+});
+
+test("lastframe eval --per-frame: a video run's frame positions against its own test pseudo videos", async () => {
+  const run = path.join(root, "video-run");
+  const input = {
+    model: "hvae",
+    preset: "tiny",
+    data: { name: "mnist", limit: 100 },
+    spec: "noise-chain",
+    frames: 3,
+    train: { steps: 1, batch: 8, seed: 1 },
+    log: { evalEvery: 1, evalImages: 16, sampleEvery: 1, sampleN: 4, checkpointEvery: 1 },
+  };
+  await train(input, run, { output: "quiet" });
+  const args = [
+    "eval",
+    run,
+    "--metrics",
+    "fd",
+    "--featnet",
+    "mnist",
+    "--n",
+    "24",
+    "--per-frame",
+    "--no-write",
+  ];
+  const r = cli(...args, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const { fd, frames } = JSON.parse(r.stdout);
+  assert.deepEqual([frames.n, frames.refN, frames.fd.length, frames.closest.length], [24, 24, 3, 3]);
+  assert.ok(
+    frames.fd.flat().every((v: number) => Number.isFinite(v) && v >= 0),
+    JSON.stringify(frames.fd),
+  );
+  for (const [i, row] of frames.fd.entries())
+    assert.equal(frames.closest[i], row.indexOf(Math.min(...row)) + 1);
+
+  // The real side is the run's own test pseudo videos: their last frames are the first test images, cropped
+  // back to 28×28, and the earlier ones are noisier versions of them.
+  const opened = await openRun(run);
+  try {
+    const real = await testVideos(opened, 24);
+    const mnist = await loadDataset("mnist", { limit: 100, progress: false });
+    assert.deepEqual(real.shape, { n: 24, t: 3, c: 1, h: 28, w: 28 });
+    assert.deepEqual(videoFrame(real.frames, real.shape, 2), mnist.test.images.subarray(0, 24 * 28 * 28));
+    assert.notDeepEqual(videoFrame(real.frames, real.shape, 0), videoFrame(real.frames, real.shape, 2));
+    // The last frames scored for fd are the last frames of the same sampled videos.
+    assert.equal(
+      fd,
+      JSON.parse(
+        cli("eval", run, "--metrics", "fd", "--featnet", "mnist", "--n", "24", "--no-write", "--json").stdout,
+      ).fd,
+    );
+  } finally {
+    closeRun(opened);
+  }
+  const table = cli(...args);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /fd per frame position: 24 generated vs 24 of the run's test pseudo videos/);
+  assert.match(table.stdout, /\ngenerated +real 1 +real 2 +real 3\nframe 1 /);
+
+  const image = path.join(root, "image-run");
+  await train({ ...input, spec: "none", frames: 1 }, image, { output: "quiet" });
+  const notVideo = cli("eval", image, "--metrics", "fd", "--per-frame", "--n", "8");
+  assert.equal(notVideo.status, 2);
+  assert.equal(
+    notVideo.stderr,
+    `lastframe eval: --per-frame needs a video run, but ${image} trains an image model (T = 1 in its config)\n`,
+  );
+  const onFolder = cli("eval", folder("digits"), "--data", folder("same"), "--per-frame");
+  assert.equal(onFolder.status, 2);
+  assert.match(
+    onFolder.stderr,
+    /--per-frame needs a trained video run \(a folder with config\.json\), but \S+digits is a folder of images/,
+  );
 });

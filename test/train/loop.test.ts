@@ -24,7 +24,7 @@ import { readCheckpoint } from "../../src/train/checkpoint.js";
 import { type RunInput, completeWithData, resolveRunConfig } from "../../src/train/config.js";
 import { loadRunData, scoreTestSet } from "../../src/train/data.js";
 import { TrainingError, train } from "../../src/train/loop.js";
-import { closeRun, openRun, sampleImages } from "../../src/train/run-dir.js";
+import { closeRun, openRun, sampleVideos } from "../../src/train/run-dir.js";
 import { processState } from "../../src/util/process.js";
 
 // Two shared cores: one thread per process is several times faster than two fighting other processes.
@@ -83,10 +83,11 @@ test("a tiny MNIST run lowers the test bits/dim clearly", async () => {
   const run = await openRun(dir);
   assert.equal(run.step, 60);
   assert.deepEqual(run.image, { c: 1, h: 28, w: 28 });
-  const a = sampleImages(run, 5, { seed: 1, batch: 2 });
-  assert.equal(a.length, 5 * 28 * 28);
-  assert.deepEqual(sampleImages(run, 5, { seed: 1, batch: 2 }), a, "the same seed gives the same samples");
-  assert.notDeepEqual(sampleImages(run, 5, { seed: 2, batch: 2 }), a);
+  const a = sampleVideos(run, 5, { seed: 1, batch: 2 });
+  assert.deepEqual(a.shape, { n: 5, t: 1, c: 1, h: 28, w: 28 });
+  assert.equal(a.frames.length, 5 * 28 * 28);
+  assert.deepEqual(sampleVideos(run, 5, { seed: 1, batch: 2 }), a, "the same seed gives the same samples");
+  assert.notDeepEqual(sampleVideos(run, 5, { seed: 2, batch: 2 }).frames, a.frames);
   closeRun(run);
 });
 
