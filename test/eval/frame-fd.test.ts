@@ -79,31 +79,12 @@ test("frameDistances: every generated frame against every real one; a model that
 });
 
 test("frameDistances: clear errors for image models, mismatched frame counts and too few videos", () => {
-  assert.throws(
-    () =>
-      frameDistances(
-        meanPixel,
-        videos(5, 1, () => 0, 1),
-        videos(5, 1, () => 0, 2),
-      ),
-    /per-frame distances need a video run \(T > 1\)/,
-  );
-  assert.throws(
-    () =>
-      frameDistances(
-        meanPixel,
-        videos(5, 3, () => 0, 1),
-        videos(5, 4, () => 0, 2),
-      ),
-    /3 generated frames against 4 real ones/,
-  );
-  assert.throws(
-    () =>
-      frameDistances(
-        meanPixel,
-        videos(1, 2, () => 0, 1),
-        videos(5, 2, () => 0, 2),
-      ),
-    /at least 2 videos on each side, got 1 generated and 5 real/,
-  );
+  const flat = (n: number, t: number) => videos(n, t, () => 0, n + t);
+  const cases: [VideoBytes, VideoBytes, RegExp][] = [
+    [flat(5, 1), flat(6, 1), /per-frame distances need a video run \(T > 1\)/],
+    [flat(5, 3), flat(5, 4), /3 generated frames against 4 real ones/],
+    [flat(1, 2), flat(5, 2), /at least 2 videos on each side, got 1 generated and 5 real/],
+  ];
+  for (const [generated, real, message] of cases)
+    assert.throws(() => frameDistances(meanPixel, generated, real), message);
 });
