@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { train } from "../train/loop.js";
 import { type RunInput, configFingerprint, resolveRunConfig } from "../train/config.js";
 import { loadRunData } from "../train/data.js";
-import { closeRun, openRun } from "../train/run-dir.js";
+import { closeRun, openRun, readMetrics } from "../train/run-dir.js";
 import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
@@ -94,21 +94,13 @@ export function neededMetrics(
   return keys;
 }
 
-interface MetricsRecord {
-  type: string;
-  step: number;
-  time?: number;
-  images_per_s?: number;
-}
-
 /** Training time and mean throughput from a run's metrics.jsonl. */
 function trainingTimes(dir: string): { seconds: number; imagesPerSecond: number } {
-  const lines = readFileSync(join(dir, "metrics.jsonl"), "utf8").split("\n").filter(Boolean);
-  const train = lines.map((l) => JSON.parse(l) as MetricsRecord).filter((r) => r.type === "train");
+  const train = readMetrics(dir).filter((r) => r.type === "train");
   const last = train[train.length - 1];
-  const ips = train.map((r) => r.images_per_s ?? NaN).filter(Number.isFinite);
+  const ips = train.map((r) => r.images_per_s).filter((v): v is number => Number.isFinite(v));
   return {
-    seconds: last?.time ?? NaN,
+    seconds: typeof last?.time === "number" ? last.time : NaN,
     imagesPerSecond: ips.length ? ips.reduce((a, b) => a + b, 0) / ips.length : NaN,
   };
 }
