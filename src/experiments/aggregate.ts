@@ -23,6 +23,8 @@ export interface RunResult {
   featnet?: string;
   /** The results folder of another suite this run was taken from (`--reuse`), not trained for this one. */
   reusedFrom?: string;
+  /** The machine that finished training it (absent in older results: their suite's `hardware`). */
+  hardware?: string;
 }
 
 /** A run's folder name under <suite>/runs: its table row and seed. */
@@ -36,6 +38,7 @@ export interface SuiteResults {
   data: string;
   budget: string;
   seeds: number[];
+  /** The machine of the invocation that last wrote the file (a suite resumed across sessions may span several). */
   hardware: string;
   /** Runs the suite plans (rows × seeds); older results files lack it and count the rows they hold. */
   planned?: number;
@@ -140,6 +143,20 @@ function featnetNote(res: SuiteResults): string {
   return ` (NOT ONE SPACE: runs were scored with nets ${ids.join(", ")}, so their rows do not compare)`;
 }
 
+/**
+ * The machines a suite's runs were trained on: one name, or each with its number of runs, since images/s and
+ * train time only compare between runs on the same machine.
+ */
+export function hardwareNote(res: SuiteResults): string {
+  const counts = new Map<string, number>();
+  for (const r of res.runs) {
+    const h = r.hardware ?? res.hardware;
+    counts.set(h, (counts.get(h) ?? 0) + 1);
+  }
+  if (counts.size <= 1) return [...counts.keys()][0] ?? res.hardware;
+  return [...counts].map(([h, n]) => `${h} (${n} runs)`).join(", ");
+}
+
 export function suiteMarkdown(res: SuiteResults, dir: string): string {
   const { columns, rows } = suiteTable(res);
   const minutes =
@@ -157,7 +174,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
     "",
     markdownTable(columns, rows),
     "",
-    `Made by \`${suiteCommand(res, dir)}\` on ${res.hardware}: ${done}, ${total} of`,
+    `Made by \`${suiteCommand(res, dir)}\` on ${hardwareNote(res)}: ${done}, ${total} of`,
     `training in all. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the feature space`,
     `of lastframe's own ${res.data} feature network${featnetNote(res)}, so they compare rows of this table only.`,
     ...(reuse ? [`${reuse}; their training time is in the total above.`] : []),

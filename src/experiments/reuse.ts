@@ -9,15 +9,20 @@ import type { Row, Budget } from "./suites.js";
 import { type RunResult, type SuiteResults, runName } from "./aggregate.js";
 import { ArgumentError, DataError } from "../tensor/errors.js";
 
-/** A suite's results.json, or a clear error naming the file. */
+/**
+ * A suite's results.json, or a clear error naming the file. Runs recorded before runs named their machine get
+ * the file's, so that a table which goes on on another machine still says where its older runs were trained.
+ */
 export function readSuiteResults(path: string): SuiteResults {
+  let res: SuiteResults;
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as SuiteResults;
+    res = JSON.parse(readFileSync(path, "utf8")) as SuiteResults;
   } catch (err) {
     throw new DataError(
       `${path} is not valid JSON (${(err as Error).message}); move it away to start afresh`,
     );
   }
+  return { ...res, runs: (res.runs ?? []).map((r) => ({ ...r, hardware: r.hardware ?? res.hardware })) };
 }
 
 export interface Reusable {

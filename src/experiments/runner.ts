@@ -121,6 +121,8 @@ async function probeAccuracy(dir: string, budget: Budget): Promise<number> {
   }
 }
 
+const thisMachine = () => `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}`;
+
 /** What a suite row trains for one seed. */
 const runInput = (row: Row, seed: number, budget: Budget, data: string): RunInput => ({
   model: row.model,
@@ -172,6 +174,7 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
     metrics,
     config: configFingerprint(result.config),
     featnet: report.featnet?.id,
+    hardware: thisMachine(),
   };
 }
 
@@ -399,7 +402,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     data: o.data,
     budget: o.budget,
     seeds,
-    hardware: `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}`,
+    hardware: thisMachine(),
     planned: planned.length,
     runs: [],
   };

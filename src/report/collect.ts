@@ -5,6 +5,7 @@ import { basename, dirname, join, relative } from "node:path";
 import { datasetNames } from "../data/index.js";
 import {
   type SuiteResults,
+  hardwareNote,
   reuseNote,
   runRow,
   suiteMarkdown,
@@ -153,7 +154,7 @@ export function reportData(found: Found, root: string, title = "lastframe report
   const name = (run: string) => relative(root, run) || basename(run);
   const tables: ReportTable[] = found.suites.map(({ dir, results }) => ({
     title: suiteTitle(results),
-    caption: [`${relative(root, dir) || dir} — ${results.hardware}`, reuseNote(results)]
+    caption: [`${relative(root, dir) || dir} — ${hardwareNote(results)}`, reuseNote(results)]
       .filter(Boolean)
       .join(". "),
     ...suiteTable(results),

@@ -87,6 +87,12 @@ test("mean ± sample std over seeds, per row, in first-appearance order", () => 
     /\n2 of these runs were trained for results\/main-x \(same row, seed and budget\) and are taken from there, not trained again; their training time is in the total above\.\n/,
   );
   assert.deepEqual(suiteTable(reused), suiteTable(res), "the numbers do not change");
+
+  // A suite resumed on another machine names each machine with its number of runs; older records count as the file's.
+  const mixed = { ...res, runs: res.runs.map((r, i) => (i < 2 ? { ...r, hardware: "2 × other" } : r)) };
+  assert.match(suiteMarkdown(mixed, "results/x"), /` on 2 × other \(2 runs\), test \(3 runs\): 5 of 6 runs/);
+  const moved = { ...res, runs: res.runs.map((r) => ({ ...r, hardware: "2 × other" })) };
+  assert.match(suiteMarkdown(moved, "results/x"), /` on 2 × other: 5 of 6 runs/);
 });
 
 test("suites hold the paper's comparison and the controls", () => {

@@ -1,8 +1,11 @@
 // Which recorded runs another suite may take (--reuse), and which numbers a taken run must carry.
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { neededMetrics } from "../../src/experiments/runner.js";
-import { reusableRuns } from "../../src/experiments/reuse.js";
+import { readSuiteResults, reusableRuns } from "../../src/experiments/reuse.js";
 import { budgets, suiteRows } from "../../src/experiments/suites.js";
 import type { RunResult, SuiteResults } from "../../src/experiments/aggregate.js";
 
@@ -62,4 +65,26 @@ test("reusableRuns: same row, seed, steps, batch and config; the first suite win
   assert.equal(found.get("vqvae-image-s0")!.result.metrics.fd, 0);
   assert.equal(found.get("vqvae-expressive-t4-s0")!.from, "origin");
   assert.equal(found.get("vqvae-noise-chain-t4-s1")!.from, "b");
+});
+
+test("readSuiteResults: runs recorded without their machine get the file's; bad JSON names the file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lf-results-"));
+  const path = join(dir, "results.json");
+  const old = { row: "hvae-image", seed: 0 };
+  writeFileSync(
+    path,
+    JSON.stringify({ suite: "main", hardware: "2 × A", runs: [old, { ...old, seed: 1, hardware: "2 × B" }] }),
+  );
+  assert.deepEqual(
+    readSuiteResults(path).runs.map((r) => r.hardware),
+    ["2 × A", "2 × B"],
+  );
+  writeFileSync(path, "{");
+  assert.throws(
+    () => readSuiteResults(path),
+    (e: Error) =>
+      e.name === "DataError" &&
+      e.message.startsWith(`${path} is not valid JSON (`) &&
+      e.message.endsWith("; move it away to start afresh"),
+  );
 });
