@@ -77,7 +77,10 @@ test("FD of a feature set with itself is 0 and FD is symmetric", () => {
         const xy = frechetDistance(sx, sy),
           yx = frechetDistance(sy, sx);
         assert.ok(xy > 0.5, `FD(x, y) = ${xy} should be clearly positive`);
-        assert.ok(Math.abs(xy - yx) < 1e-9 * Math.max(1, xy), `FD(x, y) = ${xy} but FD(y, x) = ${yx}`);
+        // The same rounding bound: the two orders take square roots of different near-singular products (a
+        // relative gap of 5e-9 was seen on an Intel Xeon).
+        const both = scale + sy.sigma.reduce((a, v, i) => (i % (d + 1) === 0 ? a + v : a), 0);
+        assert.ok(Math.abs(xy - yx) < 1e-6 * both, `FD(x, y) = ${xy} but FD(y, x) = ${yx}, tr Σ = ${both}`);
       }
     }),
   );
