@@ -12,6 +12,7 @@ import {
   suiteTable,
   suiteTitle,
 } from "../experiments/aggregate.js";
+import { readSuiteResults } from "../experiments/reuse.js";
 import { budgets, suiteNames } from "../experiments/suites.js";
 import { DataError } from "../tensor/errors.js";
 import { type MetricRecord, readMetrics } from "../train/run-dir.js";
@@ -45,10 +46,7 @@ export function findResults(paths: string[], maxDepth = 4): Found {
   const found: Found = { suites: [], runs: [] };
   const visit = (dir: string, depth: number) => {
     if (existsSync(join(dir, "results.json")))
-      found.suites.push({
-        dir,
-        results: JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as SuiteResults,
-      });
+      found.suites.push({ dir, results: readSuiteResults(join(dir, "results.json")) });
     if (existsSync(join(dir, "config.json")) && existsSync(join(dir, "metrics.jsonl"))) {
       found.runs.push(dir);
       return;

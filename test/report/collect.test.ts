@@ -119,3 +119,14 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
     ["hvae-image: image model (T = 1)", "hvae-expressive-t4: video, expressive, T = 4"],
   );
 });
+
+test("report names a results.json that is not valid JSON", () => {
+  const root = mkdtempSync(join(tmpdir(), "lastframe-collect-"));
+  const suite = join(root, "main-x");
+  mkdirSync(suite);
+  writeFileSync(join(suite, "results.json"), '{"suite": "main", "runs": [');
+  assert.throws(() => findResults([root]), {
+    name: "DataError",
+    message: new RegExp(`^${join(suite, "results.json")} is not valid JSON`),
+  });
+});
