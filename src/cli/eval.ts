@@ -139,7 +139,12 @@ export function formatReport(r: EvalReport): string {
       r.fid.refStats ? `${weights}, reference ${r.fid.refStats}` : weights,
     ]);
   }
-  for (const [k, v] of Object.entries(r.bpd ?? {})) rows.push([k, num(v), "test set"]);
+  for (const [k, v] of Object.entries(r.bpd ?? {}) as [string, number | number[]][])
+    rows.push([
+      k,
+      typeof v === "number" ? num(v) : v.map(num).join(" "),
+      k.startsWith("frame_") ? "test set, frames 1 … T" : "test set",
+    ]);
   const head: [string, string, string] = ["metric", "value", "notes"];
   const widths = [0, 1].map((i) => Math.max(head[i]!.length, ...rows.map((row) => row[i]!.length)));
   const line = (row: [string, string, string]) =>

@@ -26,6 +26,12 @@ export const sampleFlags = {
     default: "sample",
     choices: ["sample", "mean"],
   },
+  context: {
+    type: "string",
+    help: "hvae video: build later frames' context from the drawn pixels or the likelihood's mean",
+    default: "sample",
+    choices: ["sample", "mean"],
+  },
   seed: { type: "int", help: "seed of the samples", default: 0 },
   batch: { type: "int", help: "samples generated at once", default: 64 },
   scale: { type: "int", help: "upscale each image by this factor in the outputs", default: 2 },
@@ -44,7 +50,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (!f.out) throw new UsageError("Missing --out: the PNG grid to write, e.g. --out samples.png");
   const run = await openRun(f._[0]!);
   try {
-    const settings = ["temperature", "topK", "topP", "pixels"] as const;
+    const settings = ["temperature", "topK", "topP", "pixels", "context"] as const;
     const unused = settings.filter((k) => f.given.has(k) && !run.family.sampling.includes(k));
     const list = (keys: readonly string[]) => keys.map(flagName).join(" and ");
     if (unused.length)
@@ -58,6 +64,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       topK: f.topK,
       topP: f.topP,
       pixels: f.pixels as "sample" | "mean",
+      context: f.context as "sample" | "mean",
       seed: f.seed,
       batch: f.batch,
     });

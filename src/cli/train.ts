@@ -24,6 +24,14 @@ export const trainFlags = {
   config: { type: "string", help: "JSON config file (a run's config.json works)" },
   resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
   stage: { type: "string", help: "train only this stage (default: all, in order)" },
+  initFrom: {
+    type: "string",
+    help: "start from a trained run's EMA weights (or a .safetensors file); tensors the source lacks keep their init",
+  },
+  initModules: {
+    type: "list",
+    help: "with --init-from: take only tensors under these name prefixes, e.g. vqvae. (default: all)",
+  },
   evalEvery: { type: "int", help: "steps between test-set evaluations (default: steps/5)" },
   evalImages: { type: "int", help: "test images per evaluation (default 500; 0: all)" },
   sampleEvery: { type: "int", help: "steps between sample grids (default: steps/5)" },
@@ -56,6 +64,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     train: pick(["steps", "batch", "lr", "seed"]),
     log: pick(["evalEvery", "evalImages", "sampleEvery", "checkpointEvery"]),
   };
+  if (given("initModules") && !given("initFrom"))
+    throw new UsageError("--init-modules needs --init-from: the run or file to take those tensors from");
+  if (f.initFrom) flags.init = { from: f.initFrom, modules: (f.initModules as string[] | undefined) ?? [] };
   const input = f.config ? mergeInputs(readConfigFile(f.config), flags) : flags;
   try {
     await train(input, f.out, {

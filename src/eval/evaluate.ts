@@ -11,7 +11,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { type SplitData, loadDataset } from "../data/index.js";
 import { closeRun, evaluateRun, openRun, sampleVideos, testVideos, type Run } from "../train/run-dir.js";
-import { type VideoBytes, lastFrames } from "../train/data.js";
+import { type EvalStats, type VideoBytes, lastFrames } from "../train/data.js";
 import {
   ArgumentError,
   expected,
@@ -79,7 +79,7 @@ export interface EvalReport {
   kid?: { mean: number; std: number; subsets: number; subsetSize: number };
   pr?: { precision: number; recall: number; k: number };
   fid?: { value: number; weights: string; sha256: string; standard: boolean; refStats?: string };
-  bpd?: Record<string, number>;
+  bpd?: EvalStats;
   /** With perFrame: generated frame positions against the run's own test pseudo videos (frame-fd.ts). */
   frames?: FrameDistances;
   /** Seconds per phase (sampling, features, each metric) and in all. */

@@ -1,6 +1,7 @@
 // Turns per-run results into a suite's table: one row per configuration, mean ± std over seeds.
 import { aggregate, formatMeanStd, markdownTable } from "../report/markdown.js";
-import { defaultFramesSpec } from "./suites.js";
+import { type PairedDifference, formatInterval, pairedDifferences } from "./paired.js";
+import { baselineRows, defaultFramesSpec } from "./suites.js";
 
 /** One trained and evaluated run of a suite row. */
 export interface RunResult {
@@ -25,6 +26,8 @@ export interface RunResult {
   reusedFrom?: string;
   /** The machine that finished training it (absent in older results: their suite's `hardware`). */
   hardware?: string;
+  /** sha256 prefix of the weights it started from (a shared tokenizer, a warm start), if any. */
+  init?: string;
 }
 
 /** A run's folder name under <suite>/runs: its table row and seed. */
@@ -43,6 +46,8 @@ export interface SuiteResults {
   /** Runs the suite plans (rows × seeds); older results files lack it and count the rows they hold. */
   planned?: number;
   runs: RunResult[];
+  /** compare: every row's paired per-seed FD difference to the baselines, with bootstrap intervals. */
+  paired?: PairedDifference[];
 }
 
 /** Metrics shown in tables, in order, with their direction (for the reader) and digits. */
@@ -52,9 +57,21 @@ export const metricColumns: { key: string; title: string; digits: number }[] = [
   { key: "precision", title: "precision ↑", digits: 3 },
   { key: "recall", title: "recall ↑", digits: 3 },
   { key: "bpd", title: "bits/dim ↓", digits: 3 },
+  { key: "last_bpd_given_true", title: "last frame bits ↓ (true earlier frames)", digits: 3 },
+  { key: "last_bpd_generated", title: "last frame bits ↓ (own earlier frames)", digits: 3 },
   { key: "fid", title: "FID ↓", digits: 2 },
   { key: "probe", title: "linear probe acc ↑", digits: 3 },
 ];
+
+/** The compare suite's paired FD differences: each row against the image model and the compute control. */
+export function suitePaired(res: SuiteResults): PairedDifference[] {
+  if (res.suite !== "compare") return [];
+  const models = [...new Set(res.runs.map((r) => r.model))];
+  return models.flatMap((m) => {
+    const runs = res.runs.filter((r) => r.model === m);
+    return baselineRows(m).flatMap((base) => pairedDifferences(runs, base, "fd"));
+  });
+}
 
 export function suiteTable(res: SuiteResults): { columns: string[]; rows: (string | number)[][] } {
   const flat = res.runs.map((r) => ({
@@ -71,10 +88,17 @@ export function suiteTable(res: SuiteResults): { columns: string[]; rows: (strin
     [...present.map((m) => m.key), "frames_seen", "train_s", "images_per_s"],
   );
   const labels = new Map(res.runs.map((r) => [r.row, r]));
+  const paired = suitePaired(res);
+  const against = [...new Set(paired.map((p) => p.against))];
+  const pairedCell = (row: string, base: string) => {
+    const d = paired.find((p) => p.row === row && p.against === base);
+    return d ? formatInterval(d, 1) : "—";
+  };
   const columns = [
     "model",
     "configuration",
     ...present.map((m) => m.title),
+    ...against.map((b) => `ΔFD vs ${b} [95% CI]`),
     "frames seen",
     "train time",
     "images/s",
@@ -87,6 +111,7 @@ export function suiteTable(res: SuiteResults): { columns: string[]; rows: (strin
       r.model,
       r.label,
       ...present.map((c) => formatMeanStd(m[c.key]!, c.digits)),
+      ...against.map((b) => pairedCell(String(g.group.row), b)),
       String(Math.round(m.frames_seen!.mean)),
       `${(m.train_s!.mean / 60).toFixed(1)} min`,
       m.images_per_s!.mean.toFixed(0),
@@ -157,6 +182,23 @@ export function hardwareNote(res: SuiteResults): string {
   return [...counts].map(([h, n]) => `${h} (${n} runs)`).join(", ");
 }
 
+/**
+ * Whether the runs that start from other weights (the VQ rows' shared tokenizer) start, seed by seed, from one set:
+ * "" when no run does.
+ */
+export function initNote(res: SuiteResults): string {
+  const bySeed = new Map<number, Set<string>>();
+  for (const r of res.runs)
+    if (r.init) (bySeed.get(r.seed) ?? bySeed.set(r.seed, new Set()).get(r.seed)!).add(r.init);
+  if (bySeed.size === 0) return "";
+  const split = [...bySeed].filter(([, ids]) => ids.size > 1);
+  return split.length
+    ? `NOT ONE TOKENIZER PER SEED: seed ${split.map(([s, ids]) => `${s} has ${[...ids].join(", ")}`).join("; ")}`
+    : `The VQ rows of each seed start from one clean-image tokenizer (checked by checksum: ${[...bySeed]
+        .map(([s, ids]) => `seed ${s} ${[...ids][0]}`)
+        .join(", ")}), so they differ only in the prior`;
+}
+
 export function suiteMarkdown(res: SuiteResults, dir: string): string {
   const { columns, rows } = suiteTable(res);
   const minutes =
@@ -178,6 +220,7 @@ export function suiteMarkdown(res: SuiteResults, dir: string): string {
     `training in all. Mean ± sample std over seeds; FD, KID, precision and recall are measured in the feature space`,
     `of lastframe's own ${res.data} feature network${featnetNote(res)}, so they compare rows of this table only.`,
     ...(reuse ? [`${reuse}; their training time is in the total above.`] : []),
+    ...(initNote(res) ? [`${initNote(res)}.`] : []),
     "",
   ].join("\n");
 }

@@ -82,7 +82,7 @@ export function reusableRuns(
         r.model === p.row.model &&
         r.spec === p.row.spec &&
         r.frames === p.row.frames &&
-        r.steps === budget.steps &&
+        r.steps === budget.steps * (p.row.stepsFactor ?? 1) &&
         r.batch === budget.batch &&
         (r.config === undefined || r.config === p.config);
       // A record that was itself reused points at the folder that trained it.

@@ -16,13 +16,15 @@ import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { train } from "../train/loop.js";
+import { readInitWeights } from "../train/init.js";
+import { saveSafetensors } from "../nn/safetensors.js";
 import { type RunInput, configFingerprint, resolveRunConfig } from "../train/config.js";
 import { loadRunData } from "../train/data.js";
 import { closeRun, openRun, readMetrics } from "../train/run-dir.js";
 import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
-import { type RunResult, type SuiteResults, runName, suiteMarkdown } from "./aggregate.js";
+import { type RunResult, type SuiteResults, runName, suiteMarkdown, suitePaired } from "./aggregate.js";
 import {
   type PlannedRun,
   type Reusable,
@@ -35,6 +37,7 @@ import {
 import { presetNames } from "../video/index.js";
 import { getFamily } from "../models/registry.js";
 import { ArgumentError, DataError, expected } from "../tensor/errors.js";
+import { dispose } from "../tensor/index.js";
 import { type EvalReport, type MetricName, evaluate, writeReport } from "../eval/evaluate.js";
 import { storedFeatNetInfo } from "../eval/featnet-train.js";
 import { featnetDir } from "../eval/store.js";
@@ -69,14 +72,28 @@ export interface ExperimentOptions {
 const hasBitsPerDim = (run: { model: string; frames: number }) =>
   run.frames === 1 && getFamily(run.model).bitsPerDim;
 
+/**
+ * Whether a suite scores every row's likelihood: the compare suite does, on the quantities that compare across its
+ * rows (the last frame given the true earlier ones, and given the model's own; bits per code for the VQ family,
+ * whose rows share a tokenizer).
+ */
+const scoresLikelihoods = (suite: string) => suite === "compare";
+
 /** The table's numbers from an evaluation. */
-function tableMetrics(r: EvalReport, run: { model: string; frames: number }): Record<string, number> {
+function tableMetrics(
+  r: EvalReport,
+  run: { model: string; frames: number },
+  suite: string,
+): Record<string, number> {
   const m: Record<string, number> = {};
+  if (scoresLikelihoods(suite))
+    for (const k of ["last_bpd_given_true", "last_bpd_generated"] as const)
+      if (typeof r.bpd?.[k] === "number") m[k] = r.bpd[k];
   if (r.fd !== undefined) m.fd = r.fd;
   if (r.kid) m.kid = r.kid.mean;
   if (r.pr) Object.assign(m, { precision: r.pr.precision, recall: r.pr.recall });
   if (r.fid) m.fid = r.fid.value;
-  if (r.bpd?.bpd !== undefined && hasBitsPerDim(run)) m.bpd = r.bpd.bpd;
+  if (r.bpd?.bpd !== undefined && hasBitsPerDim(run)) m.bpd = r.bpd.bpd as number;
   return m;
 }
 
@@ -91,6 +108,7 @@ export function neededMetrics(
     if (m === "pr") keys.push("precision", "recall");
     else if (m !== "bpd" || hasBitsPerDim(run)) keys.push(m);
   if (suite === "probe") keys.push("probe");
+  if (scoresLikelihoods(suite)) keys.push("last_bpd_given_true");
   return keys;
 }
 
@@ -123,21 +141,63 @@ async function probeAccuracy(dir: string, budget: Budget): Promise<number> {
 
 const thisMachine = () => `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU"}`;
 
+/** Updates of a row (per stage): the budget's, times the row's factor. */
+const rowSteps = (row: Row, budget: Budget) => budget.steps * (row.stepsFactor ?? 1);
+
+/** The seed's shared tokenizer: a clean-image VQ-VAE's weights, in the suite folder (small; committed). */
+const tokenizerPath = (out: string, seed: number) => join(out, "tokenizers", `vqvae-s${seed}.safetensors`);
+
 /** What a suite row trains for one seed. */
-const runInput = (row: Row, seed: number, budget: Budget, data: string): RunInput => ({
+const runInput = (row: Row, seed: number, budget: Budget, data: string, out: string): RunInput => ({
   model: row.model,
   preset: budget.preset,
+  ...(row.hps ? { hps: row.hps } : {}),
   data: { name: data, limit: budget.limit },
   spec: row.spec,
   frames: row.frames,
   framesAsImages: row.framesAsImages ?? false,
-  train: { seed, steps: budget.steps, batch: budget.batch },
+  train: {
+    seed,
+    steps: rowSteps(row, budget),
+    batch: budget.batch,
+    ...(row.sharedTokenizer ? { stageSteps: { vqvae: 0 } } : {}),
+  },
+  ...(row.sharedTokenizer ? { init: { from: tokenizerPath(out, seed), modules: ["vqvae."] } } : {}),
 });
+
+/**
+ * Trains the seed's tokenizer if the suite folder lacks it: stage 1 of the image model (clean images, the
+ * budget's updates) in runs/tokenizer-vqvae-s<seed>, whose EMA VQ-VAE weights are then written to tokenizers/.
+ * Always in the parent process, before any child needs it.
+ */
+async function ensureTokenizer(seed: number, budget: Budget, o: ExperimentOptions): Promise<void> {
+  const path = tokenizerPath(o.out, seed);
+  if (existsSync(path)) return;
+  const dir = join(o.out, "runs", `tokenizer-vqvae-s${seed}`);
+  o.log(`tokenizer for seed ${seed}: a VQ-VAE on clean images, ${budget.steps} updates → ${path}`);
+  const input: RunInput = {
+    model: "vqvae",
+    preset: budget.preset,
+    data: { name: o.data, limit: budget.limit },
+    spec: "none",
+    frames: 1,
+    train: { seed, steps: budget.steps, batch: budget.batch, stageSteps: { prior: 0 } },
+  };
+  await train(input, dir, { resume: true, output: o.output, log: o.log });
+  mkdirSync(join(o.out, "tokenizers"), { recursive: true });
+  const weights = readInitWeights({ from: dir, modules: ["vqvae."], sha256: "" });
+  try {
+    saveSafetensors(path, weights, { source: `${dir}, EMA weights after ${budget.steps} updates` });
+  } finally {
+    dispose(weights);
+  }
+}
 
 async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptions): Promise<RunResult> {
   const dir = join(o.out, "runs", runName(row.key, seed));
   const evalPath = join(dir, "eval.json");
-  const result = await train(runInput(row, seed, budget, o.data), dir, {
+  if (row.sharedTokenizer) await ensureTokenizer(seed, budget, o);
+  const result = await train(runInput(row, seed, budget, o.data, o.out), dir, {
     resume: true,
     output: o.output,
     log: o.log,
@@ -147,7 +207,9 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
   if (existsSync(evalPath)) report = JSON.parse(readFileSync(evalPath, "utf8")) as EvalReport;
   else {
     report = await evaluate(dir, {
-      metrics: o.metrics.filter((m) => m !== "bpd" || hasBitsPerDim(row)),
+      metrics: scoresLikelihoods(o.suite)
+        ? [...new Set([...o.metrics, "bpd" as const])]
+        : o.metrics.filter((m) => m !== "bpd" || hasBitsPerDim(row)),
       n: budget.evalN,
       bpdImages: budget.evalN,
       inceptionWeights: o.inceptionWeights,
@@ -156,7 +218,7 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
     });
     writeReport(report, evalPath);
   }
-  const metrics = tableMetrics(report, row);
+  const metrics = tableMetrics(report, row, o.suite);
   if (o.suite === "probe") metrics.probe = await probeAccuracy(dir, budget);
   const times = trainingTimes(dir);
   return {
@@ -166,13 +228,14 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
     spec: row.spec,
     frames: row.frames,
     seed,
-    steps: budget.steps,
+    steps: rowSteps(row, budget),
     batch: budget.batch,
-    framesSeen: budget.steps * budget.batch * row.frames,
+    framesSeen: rowSteps(row, budget) * budget.batch * row.frames,
     trainSeconds: times.seconds,
     imagesPerSecond: times.imagesPerSecond,
     metrics,
     config: configFingerprint(result.config),
+    ...(result.config.init ? { init: result.config.init.sha256.slice(0, 12) } : {}),
     featnet: report.featnet?.id,
     hardware: thisMachine(),
   };
@@ -200,9 +263,11 @@ function recordedRuns(o: ExperimentOptions, budget: Budget, planned: PlannedRun[
     );
   const configs = new Map(planned.map((p) => [p.name, p.config]));
   const stale: string[] = [];
+  const rowsByName = new Map(planned.map((p) => [p.name, p.row]));
   for (const r of prev.runs ?? []) {
-    if (r.steps !== budget.steps || r.batch !== budget.batch) continue;
     const name = runName(r.row, r.seed);
+    const row = rowsByName.get(name);
+    if (r.steps !== (row ? rowSteps(row, budget) : budget.steps) || r.batch !== budget.batch) continue;
     const now = configs.get(name);
     if (r.config !== undefined && now !== undefined && r.config !== now) stale.push(name);
     recorded.set(name, r);
@@ -394,7 +459,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
       row,
       seed,
       name: runName(row.key, seed),
-      config: configFingerprint(resolveRunConfig(runInput(row, seed, budget, o.data))),
+      config: configFingerprint(resolveRunConfig(runInput(row, seed, budget, o.data, o.out))),
     })),
   );
   const res: SuiteResults = {
@@ -449,6 +514,7 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
       if (!results.has(name)) results.set(name, await runRow(row, seed, budget, o));
       if (seed === 0) keepSampleGrid(o.out, name, row, results.get(name)?.reusedFrom);
       res.runs = planned.flatMap((p) => results.get(p.name) ?? []);
+      if (o.suite === "compare") res.paired = suitePaired(res);
       writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
       writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
     }));
@@ -458,6 +524,9 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
   const finished = (p: { name: string }) => existsSync(join(o.out, "runs", p.name, "eval.json"));
   for (const p of planned) if (!results.has(p.name) && finished(p)) await record(p.name);
   const todo = planned.filter((p) => !results.has(p.name) && !finished(p));
+  // Tokenizers first, here: children training rows of one seed in parallel must not race to train it.
+  for (const seed of new Set(todo.filter((p) => p.row.sharedTokenizer).map((p) => p.seed)))
+    await ensureTokenizer(seed, budget, o);
   if (o.jobs > 1 && todo.length > 1)
     await runInChildren(
       todo.map((p) => p.name),

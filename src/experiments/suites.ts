@@ -5,6 +5,14 @@
 // Markov pseudo video (noise-chain, blur-chain), an expressive one (independent, expressive), or a control
 // (the image model on all frames as separate images: "only more data"; noise frames without the image:
 // "no information").
+//
+// `compare` is the comparison built to answer the paper's question without handicaps of our own making: the VQ
+// rows share one clean-image tokenizer per seed (they differ only in the prior), every video row weighs its last
+// frame by the family's lastFrameWeight, the HVAE has a frame index, and the controls separate the explanations
+// a better video row could have: more compute (`image-compute`: the image model with T× the updates, so frames
+// seen and compute match the video rows), more augmented data (`distribution-augmentation`, Jun et al. 2020: one
+// image model over all frames told the frame index, sampled at index T, never conditioned on earlier frames) and
+// a video set-up without information (`noise-control`, `shuffle-control`).
 import { ArgumentError } from "../tensor/errors.js";
 
 export interface Row {
@@ -15,6 +23,12 @@ export interface Row {
   spec: string;
   frames: number;
   framesAsImages?: boolean;
+  /** Hyperparameters the row sets on top of the preset (a control's attention or context). */
+  hps?: Record<string, unknown>;
+  /** Updates as a multiple of the budget's (image-compute: T). */
+  stepsFactor?: number;
+  /** VQ family: the prior starts from the seed's clean-image tokenizer; no VQ-VAE is trained for the row. */
+  sharedTokenizer?: boolean;
 }
 
 export interface Budget {
@@ -40,8 +54,7 @@ export const budgets: Record<string, Budget> = {
   standard: { preset: "small", steps: 1000, batch: 32, limit: null, evalN: 5000, probeImages: 10000 },
 };
 
-export const suiteNames = ["main", "frames", "controls", "probe"] as const;
-export type SuiteName = (typeof suiteNames)[number];
+export const suiteNames = ["main", "frames", "controls", "probe", "compare"] as const;
 
 const T = 4;
 
@@ -51,6 +64,38 @@ function imageRow(model: string): Row {
 function videoRow(model: string, spec: string, frames = T): Row {
   return { key: `${model}-${spec}-t${frames}`, model, label: `video, ${spec}, T = ${frames}`, spec, frames };
 }
+
+/** The compare suite's rows of one family (see the header). */
+function compareRows(m: string): Row[] {
+  const vq = m === "vqvae";
+  const rows: Row[] = [
+    imageRow(m),
+    {
+      ...imageRow(m),
+      key: `${m}-image-compute`,
+      label: `image model, ${T}× updates (video rows' compute)`,
+      stepsFactor: T,
+    },
+    videoRow(m, "independent"),
+    videoRow(m, "expressive"),
+    ...(vq ? [videoRow(m, "blur-chain")] : []),
+    { ...videoRow(m, "noise-control"), label: `video, non-informative frames (noise), T = ${T}` },
+    ...(vq
+      ? [{ ...videoRow(m, "shuffle-control"), label: `video, another image's frames (shuffle), T = ${T}` }]
+      : []),
+    {
+      ...videoRow(m, "expressive"),
+      key: `${m}-distribution-augmentation-t${T}`,
+      label: `distribution augmentation (expressive frames as images, frame index), T = ${T}`,
+      // Every frame an image of its own: no earlier frames seen, all frames weighed alike (λ = 0: 1/T).
+      hps: { [vq ? "attention" : "context"]: "none", lastFrameWeight: 0 },
+    },
+  ];
+  return vq ? rows.map((r) => ({ ...r, sharedTokenizer: true })) : rows;
+}
+
+/** The rows the paired intervals compare every other row against: the image model and the compute control. */
+export const baselineRows = (m: string) => [`${m}-image`, `${m}-image-compute`];
 
 /** The spec the `frames` suite sweeps T for when none is chosen: the paper's expressive augmentation. */
 export const defaultFramesSpec = "expressive";
@@ -93,6 +138,9 @@ export function suiteRows(
           },
           { ...videoRow(m, "noise-control"), label: `video, non-informative frames (noise), T = ${T}` },
         );
+        break;
+      case "compare":
+        rows.push(...compareRows(m));
         break;
       case "probe":
         rows.push(imageRow(m), videoRow(m, "noise-chain"), videoRow(m, "expressive"));

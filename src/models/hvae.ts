@@ -12,10 +12,18 @@
 // context from earlier frames to the top-down state of every group (before prior, posterior and decoder see
 // it): `first-order` uses the encoder activations of v_{t−1} only; `full` adds the running mean of v_1 … v_{t−1}.
 // The context comes from the same encoder the posterior uses (it is computed for every frame anyway), so the
-// only new parameters are one bias-free 1×1 conv per group, zero-initialised: a fresh video model scores every
-// frame exactly as the image model would, and with T = 1 the model has no context at all — it *is* the image
-// model, same parameters, same loss. Training maximises Σ_t ELBO(v_t | v_<t) with teacher forcing; sampling
-// draws v_1 … v_T in order and the image is v_T.
+// new parameters are one bias-free 1×1 conv per group and a learned embedding of the frame index per group (added
+// to the state with the context: without it frames 2 … T would have to guess their position from the context),
+// all zero-initialised: a fresh video model scores every frame exactly as the image model would, and with T = 1
+// the model has neither — it *is* the image model, same parameters, same loss. `context: "none"` keeps only the
+// frame index: one image model over all frames told which frame it draws (distribution augmentation, the "more
+// augmented data" control). Training minimises Σ_t w_t · (−ELBO(v_t | v_<t)) with teacher forcing, the weights
+// from `lastFrameWeight` (model.ts frameWeights); sampling draws v_1 … v_T in order and the image is v_T.
+//
+// Exposure bias: teacher forcing conditions on true frames, sampling on drawn ones. Two remedies, both off by
+// default: `contextNoise` adds Gaussian noise (std in pixel units of [−1, 1]) to the frames the context is computed
+// from during training (conditioning augmentation, a second encoder pass), and sampling can build the context from
+// the likelihood's mean pixels instead of the drawn pixels (`context: "mean"` among the sample settings).
 //
 // Stabilisers (VDVAE): the prior's last conv starts at zero (p = N(0, 1) at first), residual branches and the
 // latent projections are scaled by √(1/depth), every conv bias starts at zero; the loop adds gradient clipping,
@@ -34,11 +42,23 @@ import {
   pad,
   randnLike,
   stack,
+  tidy,
   zeros,
 } from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
 import { DiscretisedLogistics } from "./dmol.js";
-import type { DataShape, LossOutput, ModelFamily, TrainableModel, TrainDefaults } from "./model.js";
+import {
+  type DataShape,
+  type LossOutput,
+  type ModelFamily,
+  type SampleSettings,
+  type TrainableModel,
+  type TrainDefaults,
+  LAST_FRAME_WEIGHT,
+  frameStats,
+  frameWeights,
+  weightedFrameMean,
+} from "./model.js";
 
 // ***** configuration *****
 
@@ -55,11 +75,15 @@ export interface HVAEConfig {
   dec: string;
   /** Components of the discretised logistic mixture. */
   mixtures: number;
-  /** Video models only: what frame t sees of earlier frames. */
-  context: "first-order" | "full";
+  /** Video models only: what frame t sees of earlier frames ("none": only its index). */
+  context: "first-order" | "full" | "none";
+  /** Video models only: the last frame's share of the loss (λ); earlier frames share 1 − λ. 0: 1/T, all alike. */
+  lastFrameWeight: number;
+  /** Video models only: std of the noise added to the context's frames in training (0: none). */
+  contextNoise: number;
 }
 
-export const contexts = ["first-order", "full"] as const;
+export const contexts = ["first-order", "full", "none"] as const;
 
 export const defaults: HVAEConfig = {
   width: 32,
@@ -69,6 +93,8 @@ export const defaults: HVAEConfig = {
   dec: "1x1,4m1,4x1,8m4,8x1,16m8,16x1,32m16,32x1",
   mixtures: 5,
   context: "full",
+  lastFrameWeight: LAST_FRAME_WEIGHT,
+  contextNoise: 0,
 };
 
 export const hps = {
@@ -236,6 +262,20 @@ class Encoder extends Module {
   }
 }
 
+/**
+ * Picks the frame-index embeddings (T, C, 1, 1) for a batch: every frame of B videos, frame-major within a video
+ * (B·T rows), when training; one frame t for all rows when sampling.
+ */
+type FrameIndex = (time: Tensor) => Tensor;
+const everyFrame =
+  (B: number): FrameIndex =>
+  (time) =>
+    time.repeat(B, 1, 1, 1); // (T, C, 1, 1) → (B·T, C, 1, 1)
+const oneFrame =
+  (t: number): FrameIndex =>
+  (time) =>
+    time.narrow(0, t, 1);
+
 /** A latent group's distributions and its KL per example (summed over the group's dimensions). */
 export interface Group {
   kl: Tensor;
@@ -260,10 +300,12 @@ class DecBlock extends Module {
   readonly res: number;
   readonly mixin: number | null;
   readonly zdim: number;
-  /** Video models: the context of earlier frames, added to the state (absent for T = 1). */
+  /** Video models: the context of earlier frames, added to the state (absent for T = 1 and context "none"). */
   ctx?: Conv2d;
+  /** Video models: an embedding per frame index (T, width, 1, 1), added to the state (absent for T = 1). */
+  time?: Tensor;
 
-  constructor(cfg: HVAEConfig, token: DecToken, depth: number, contextWidth: number) {
+  constructor(cfg: HVAEConfig, token: DecToken, depth: number, contextWidth: number, frames: number) {
     super();
     const w = cfg.width,
       mid = innerWidth(cfg),
@@ -280,9 +322,11 @@ class DecBlock extends Module {
       this.ctx = new Conv2d(contextWidth, w, 1, { bias: false });
       noGrad(() => this.ctx!.weight.zero_()); // the video model starts as the image model (see header)
     }
+    if (frames > 1) this.time = this.param(zeros([frames, w, 1, 1])); // zero for the same reason
   }
 
-  #withContext(x: Tensor, context: Tensor | null): Tensor {
+  #withContext(x: Tensor, context: Tensor | null, frame: FrameIndex): Tensor {
+    if (this.time) x = x.add(frame(this.time));
     return this.ctx && context ? x.add(this.ctx.forward(context)) : x;
   }
 
@@ -297,8 +341,8 @@ class DecBlock extends Module {
   }
 
   /** Posterior pass: z ~ q, KL(q ‖ p) summed per example. */
-  forward(x: Tensor, acts: Tensor, context: Tensor | null): { x: Tensor; group: Group } {
-    x = this.#withContext(x, context);
+  forward(x: Tensor, acts: Tensor, context: Tensor | null, frame: FrameIndex): { x: Tensor; group: Group } {
+    x = this.#withContext(x, context, frame);
     const q = this.enc.forward(cat([x, acts], 1));
     const qm = q.narrow(1, 0, this.zdim),
       qs = q.narrow(1, this.zdim, this.zdim);
@@ -311,8 +355,8 @@ class DecBlock extends Module {
   }
 
   /** Generative pass: z ~ p with its standard deviation scaled by the temperature. */
-  sample(x: Tensor, context: Tensor | null, temperature: number): Tensor {
-    x = this.#withContext(x, context);
+  sample(x: Tensor, context: Tensor | null, frame: FrameIndex, temperature: number): Tensor {
+    x = this.#withContext(x, context, frame);
     const [pm, ps, update] = this.#prior(x);
     x = x.add(update);
     const z = pm.add(ps.exp().mul(randnLike(pm)).mul(temperature));
@@ -329,9 +373,9 @@ class Decoder extends Module {
   shift: Tensor;
   readonly resolutions: number[];
 
-  constructor(cfg: HVAEConfig, tokens: DecToken[], contextWidth: number) {
+  constructor(cfg: HVAEConfig, tokens: DecToken[], contextWidth: number, frames: number) {
     super();
-    this.blocks = tokens.map((t) => new DecBlock(cfg, t, tokens.length, contextWidth));
+    this.blocks = tokens.map((t) => new DecBlock(cfg, t, tokens.length, contextWidth, frames));
     this.resolutions = [...new Set(tokens.map((t) => t.res))];
     this.start = this.resolutions.map((r) => this.param(zeros([1, cfg.width, r, r])));
     this.gain = this.param(zeros([1, cfg.width, 1, 1]).add(1));
@@ -355,19 +399,23 @@ class Decoder extends Module {
       .add(this.shift);
   }
 
-  forward(acts: Map<number, Tensor>, context: Map<number, Tensor> | null): { h: Tensor; groups: Group[] } {
+  forward(
+    acts: Map<number, Tensor>,
+    context: Map<number, Tensor> | null,
+    frame: FrameIndex,
+  ): { h: Tensor; groups: Group[] } {
     const groups: Group[] = [];
     const n = acts.values().next().value!.size(0);
     const h = this.#run(n, (b, x) => {
-      const out = b.forward(x, acts.get(b.res)!, context?.get(b.res) ?? null);
+      const out = b.forward(x, acts.get(b.res)!, context?.get(b.res) ?? null, frame);
       groups.push(out.group);
       return out.x;
     });
     return { h, groups };
   }
 
-  sample(n: number, context: Map<number, Tensor> | null, temperature: number): Tensor {
-    return this.#run(n, (b, x) => b.sample(x, context?.get(b.res) ?? null, temperature));
+  sample(n: number, context: Map<number, Tensor> | null, frame: FrameIndex, temperature: number): Tensor {
+    return this.#run(n, (b, x) => b.sample(x, context?.get(b.res) ?? null, frame, temperature));
   }
 }
 
@@ -392,6 +440,7 @@ export class HVAE extends Module implements TrainableModel {
   out: DiscretisedLogistics;
   readonly cfg: HVAEConfig;
   readonly shape: DataShape;
+  readonly weights: number[];
 
   constructor(preset: HVAEConfig, shape: DataShape) {
     super();
@@ -407,9 +456,11 @@ export class HVAE extends Module implements TrainableModel {
     const top = decTokens[decTokens.length - 1]!.res;
     if (top !== shape.size)
       throw expected(`a decoder that ends at the image size ${shape.size}, not ${top}`, "hps.dec", cfg.dec);
-    const contextWidth = shape.frames > 1 ? (cfg.context === "full" ? 2 : 1) * cfg.width : 0;
+    const contextWidth =
+      shape.frames > 1 && cfg.context !== "none" ? (cfg.context === "full" ? 2 : 1) * cfg.width : 0;
+    this.weights = frameWeights(shape.frames, cfg.lastFrameWeight);
     this.enc = new Encoder(cfg, shape.channels, encTokens);
-    this.dec = new Decoder(cfg, decTokens, contextWidth);
+    this.dec = new Decoder(cfg, decTokens, contextWidth, shape.frames);
     this.out = new DiscretisedLogistics(cfg.width, shape.channels, cfg.mixtures);
   }
 
@@ -420,7 +471,7 @@ export class HVAE extends Module implements TrainableModel {
 
   /** Context per resolution for every frame of (B·T) activations: frame 1 gets zeros (no earlier frames). */
   #context(acts: Map<number, Tensor>, B: number, T: number): Map<number, Tensor> | null {
-    if (T === 1) return null;
+    if (T === 1 || this.cfg.context === "none") return null;
     const out = new Map<number, Tensor>();
     for (const r of this.dec.resolutions) {
       const a = acts.get(r)!;
@@ -467,7 +518,10 @@ export class HVAE extends Module implements TrainableModel {
     );
     const x = videos.reshape(B * T, C, H, W); // (B, T, C, H, W) → (B·T, C, H, W)
     const acts = this.enc.forward(x);
-    const { h, groups } = this.dec.forward(acts, this.#context(acts, B, T));
+    // Conditioning augmentation: the context sees noisy copies of the earlier frames (a second encoder pass).
+    const noisy = this.training && T > 1 && this.cfg.contextNoise > 0 && this.cfg.context !== "none";
+    const contextActs = noisy ? this.enc.forward(x.add(randnLike(x).mul(this.cfg.contextNoise))) : acts;
+    const { h, groups } = this.dec.forward(acts, this.#context(contextActs, B, T), everyFrame(B));
     const distortion = this.#logLikelihood(h, x).neg().div(this.dims).reshape(B, T);
     let kl = groups[0]!.kl;
     for (const g of groups.slice(1)) kl = kl.add(g.kl);
@@ -478,32 +532,48 @@ export class HVAE extends Module implements TrainableModel {
     checkStage(stage);
     const { distortion, rate } = this.elbo(videos);
     const perFrame = distortion.add(rate); // −ELBO per frame, nats/dim
-    const loss = perFrame.mean();
-    const T = this.shape.frames;
+    const elbo = perFrame.mean();
     return {
-      loss,
+      loss: weightedFrameMean(perFrame, this.weights),
       stats: {
-        elbo: loss,
+        elbo,
         distortion: distortion.mean(),
         rate: rate.mean(),
-        bpd: loss.div(Math.LN2),
-        last_bpd: perFrame
-          .select(1, T - 1)
-          .mean()
-          .div(Math.LN2),
+        bpd: elbo.div(Math.LN2),
+        last_bpd: perFrame.select(1, -1).mean().div(Math.LN2),
       },
     };
   }
 
   evaluate(videos: Tensor, stage: string): Record<string, number> {
-    return noGrad(() => {
-      const { stats } = this.loss(videos, stage);
-      return {
-        bpd: stats.bpd!.item(),
-        last_bpd: stats.last_bpd!.item(),
-        rate_bpd: stats.rate!.item() / Math.LN2,
-      };
-    });
+    checkStage(stage);
+    return noGrad(() =>
+      tidy(() => {
+        const { distortion, rate } = this.elbo(videos);
+        const perFrame = distortion.add(rate);
+        const last = perFrame.select(1, -1).mean().item() / Math.LN2;
+        return {
+          bpd: perFrame.mean().item() / Math.LN2,
+          last_bpd: last,
+          last_bpd_given_true: last,
+          rate_bpd: rate.mean().item() / Math.LN2,
+          ...frameStats(perFrame, "frame_bpd", 1 / Math.LN2),
+        };
+      }),
+    );
+  }
+
+  lastGivenGenerated(videos: Tensor): Tensor {
+    return noGrad(() =>
+      tidy(() => {
+        const T = this.shape.frames;
+        // The model's own frames 1 … T − 1 (its draw of the last frame is discarded), then the true last frame.
+        const drawn = this.sample(videos.size(0));
+        const hybrid = T === 1 ? videos : cat([drawn.narrow(1, 0, T - 1), videos.narrow(1, T - 1, 1)], 1);
+        const { distortion, rate } = this.elbo(hybrid);
+        return distortion.add(rate).select(1, -1).div(Math.LN2);
+      }),
+    );
   }
 
   /** Sets the padded border of frames (B, C, H, W) back to −1, as the loader pads. */
@@ -514,9 +584,10 @@ export class HVAE extends Module implements TrainableModel {
     return pad(inner, [p, p, p, p], { value: -1 });
   }
 
-  sample(n: number, opts: { temperature?: number; pixels?: "sample" | "mean" } = {}): Tensor {
+  sample(n: number, opts: SampleSettings = {}): Tensor {
     const temperature = opts.temperature ?? 1;
     const mean = (opts.pixels ?? "sample") === "mean";
+    const contextFromMean = (opts.context ?? "sample") === "mean";
     if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
     if (!(temperature >= 0)) throw expected("a non-negative number", "temperature", temperature);
     return noGrad(() => {
@@ -525,10 +596,12 @@ export class HVAE extends Module implements TrainableModel {
       let sums: Map<number, Tensor> | null = null;
       for (let t = 0; t < this.shape.frames; t++) {
         const context = last && this.#frameContext(last, sums!, t);
-        const x = this.#clearPad(this.out.sample(this.dec.sample(n, context, temperature), mean));
+        const h = this.dec.sample(n, context, oneFrame(t), temperature);
+        const x = this.#clearPad(this.out.sample(h, mean));
         frames.push(x);
-        if (t + 1 < this.shape.frames) {
-          last = this.enc.forward(x);
+        if (t + 1 < this.shape.frames && this.cfg.context !== "none") {
+          const seen = contextFromMean && !mean ? this.#clearPad(this.out.sample(h, true)) : x;
+          last = this.enc.forward(seen);
           sums = sums ? addMaps(sums, last) : last;
         }
       }
@@ -587,6 +660,9 @@ function validate(cfg: HVAEConfig): HVAEConfig {
     throw expected("a number in (0, 1]", "hps.bottleneck", cfg.bottleneck);
   if (!contexts.includes(cfg.context))
     throw expected(`one of ${contexts.join(", ")}`, "hps.context", cfg.context);
+  frameWeights(2, cfg.lastFrameWeight); // validates λ
+  if (!(cfg.contextNoise >= 0 && Number.isFinite(cfg.contextNoise)))
+    throw expected("a non-negative number", "hps.contextNoise", cfg.contextNoise);
   parseEnc(cfg.enc);
   parseDec(cfg.dec);
   return cfg;
@@ -595,7 +671,7 @@ function validate(cfg: HVAEConfig): HVAEConfig {
 export const hvaeFamily: ModelFamily<HVAEConfig> = {
   name: "hvae",
   description: "VDVAE-style hierarchical VAE; its video counterpart conditions each frame on earlier ones",
-  sampling: ["temperature", "pixels"],
+  sampling: ["temperature", "pixels", "context"],
   bitsPerDim: true,
   hps,
   trainDefaults,

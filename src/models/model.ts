@@ -3,7 +3,7 @@
 // pseudo videos (B, T, C, H, W) with pixels in [-1, 1], the clean image as the last frame; T = 1 is the image
 // model. Families register themselves in registry.ts.
 import type { Module } from "../nn/index.js";
-import type { Tensor } from "../tensor/index.js";
+import { type Tensor, expected, tensor } from "../tensor/index.js";
 
 /** What the data gives a model: its shape, fixed when the model is built. */
 export interface DataShape {
@@ -31,8 +31,20 @@ export interface TrainableModel extends Module {
   parametersFor(stage: string): import("../tensor/index.js").Tensor[];
   /** Loss on a batch of pseudo videos (B, T, C, H, W). */
   loss(videos: Tensor, stage: string): LossOutput;
-  /** Evaluation statistics on a test batch (e.g. bits/dim), averaged by the caller. */
+  /**
+   * Evaluation statistics on a test batch, averaged by the caller. Every family reports, for its last stage,
+   * `frame_bpd/<t>` (t = 1 … T: frame t's negative log-likelihood given the true frames before it, in bits per
+   * dimension of what the model scores: pixels for likelihood models, codes for a code prior) and
+   * `last_bpd_given_true` (the last of them), so that rows trained on different pseudo videos compare on the
+   * image's own likelihood.
+   */
   evaluate(videos: Tensor, stage: string): Record<string, number>;
+  /**
+   * Per video (B): the last frame's bits per dimension when the model draws frames 1 … T − 1 itself and is then
+   * scored on the true last frame (one draw per video, so the mean is a Monte-Carlo estimate). With T = 1 it is the
+   * image's bits/dim.
+   */
+  lastGivenGenerated?(videos: Tensor): Tensor;
   /**
    * n generated videos (n, T, C, H, W) in [-1, 1]; the generated image is the last frame. topK / topP truncate
    * the distributions of models that draw discrete codes (the VQ-VAE's prior); `pixels: "mean"` shows the
@@ -48,6 +60,8 @@ export interface SampleSettings {
   topK?: number;
   topP?: number;
   pixels?: "sample" | "mean";
+  /** Video models: build the context of later frames from the drawn pixels or the likelihood's mean (HVAE). */
+  context?: "sample" | "mean";
 }
 
 /** Training settings a family suggests for a preset; flags and config files override them. */
@@ -79,4 +93,34 @@ export interface ModelFamily<C extends object = object> {
   /** Validates a config (unknown keys, wrong types, bad values) and returns it complete; throws ArgumentError. */
   resolve(partial: Partial<C> & object, preset: string): C;
   create(cfg: C, shape: DataShape): TrainableModel;
+}
+
+/**
+ * The default λ of every family: 0, which means 1/T (every frame alike). Chosen by the sweep in README ("Choosing
+ * λ"): at the quick budget a larger λ lowered the last frame's bits given the true earlier frames but raised them
+ * given the model's own earlier frames (what sampling conditions on), and FD did not tell the values apart.
+ */
+export const LAST_FRAME_WEIGHT = 0;
+
+/**
+ * Loss weights of frames 1 … T: the last frame, the only one a user sees, gets `lastFrameWeight` (λ) and the earlier
+ * frames share 1 − λ equally; λ = 0 stands for 1/T (Σ_t ELBO_t / T), and T = 1 is the image loss.
+ */
+export function frameWeights(frames: number, lastFrameWeight: number): number[] {
+  if (!(lastFrameWeight >= 0 && lastFrameWeight <= 1))
+    throw expected("a number in [0, 1] (0: 1/T)", "hps.lastFrameWeight", lastFrameWeight);
+  if (frames === 1) return [1];
+  const last = lastFrameWeight || 1 / frames;
+  return [...Array<number>(frames - 1).fill((1 - last) / (frames - 1)), last];
+}
+
+/** Σ_t w_t · mean over videos of per-frame losses (B, T) → a scalar. */
+export function weightedFrameMean(perFrame: Tensor, weights: number[]): Tensor {
+  return perFrame.mean([0]).mul(tensor(weights)).sum();
+}
+
+/** Per-frame means of (B, T) as `<key>/<t>` statistics (t from 1), scaled by `scale`. */
+export function frameStats(perFrame: Tensor, key: string, scale = 1): Record<string, number> {
+  const means = perFrame.mean([0]).mul(scale).data() as Float32Array;
+  return Object.fromEntries([...means].map((v, t) => [`${key}/${t + 1}`, v]));
 }

@@ -11,7 +11,12 @@
 //   absolute ones of the video; frame t's codes are scored in window t, frame 1's in the first window. Sampling
 //   draws frame t from a window whose cache holds only frame t−1.
 //
-// With T = 1 both variants are exactly the image prior: the temporal embedding starts at zero and there is one
+// - "none": each frame's codes attend only to codes of the same frame; the temporal embedding still says which
+//   frame it is. This is distribution augmentation (Jun et al. 2020): one image prior trained on every frame as a
+//   separate image, told its frame index, and sampled at index T. It sees the augmented data without conditioning
+//   on earlier frames: the "more (augmented) data" control. Each frame is its own window [start token, frame t].
+//
+// With T = 1 every variant is exactly the image prior: the temporal embedding starts at zero and there is one
 // frame, hence one window.
 import {
   type Tensor,
@@ -28,8 +33,8 @@ import {
 import { isPositiveInt } from "../tensor/errors.js";
 import { CodePrior, type PriorConfig, type SampleOptions, sampleOptions } from "./vq-prior.js";
 
-export type FrameAttention = "full" | "first-order";
-export const frameAttentions: readonly FrameAttention[] = ["full", "first-order"];
+export type FrameAttention = "full" | "first-order" | "none";
+export const frameAttentions: readonly FrameAttention[] = ["full", "first-order", "none"];
 
 export class VideoCodePrior extends CodePrior {
   /** Embeddings of the frame index, added to the spatial position embeddings. */
@@ -61,7 +66,23 @@ export class VideoCodePrior extends CodePrior {
     return this.pos.forward(p.remainder(S)).add(this.time.index([p.floorDiv(scalar(S, { dtype: "int64" }))]));
   }
 
+  /** Frames independent given their index: p(z_t | t). */
+  get #independent(): boolean {
+    return this.attention === "none" && this.frames > 1;
+  }
+
   override nll(codes: Tensor): Tensor {
+    if (this.#independent) {
+      const [B, L] = codes.shape as [number, number];
+      const S = this.positions,
+        T = this.frames;
+      const frames = codes.view(B, T, S); // (B, T·S) → (B, T, S)
+      // (T·S, D) → (T, S, D): every frame keeps its absolute positions (its temporal embedding).
+      const positions = this.positionEmbeddings(0, L).view(T, S, -1);
+      const x = this.tok.forward(this.inputs(frames)).add(positions);
+      // (B, T, S, D) → (B·T, S, D) → logits → NLL (B, T·S)
+      return this.codeNll(this.transform(x.reshape(B * T, S, -1)), frames.reshape(B * T, S)).view(B, L);
+    }
     if (!this.#markov) return super.nll(codes);
     const [B, L] = codes.shape as [number, number];
     const S = this.positions,
@@ -81,13 +102,18 @@ export class VideoCodePrior extends CodePrior {
   }
 
   override sample(n: number, opts: SampleOptions = {}): Tensor {
-    if (!this.#markov) return super.sample(n, opts);
+    if (!this.#markov && !this.#independent) return super.sample(n, opts);
     if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
     const o = sampleOptions(opts);
     const S = this.positions;
     return noGrad(() =>
       tidy(() => {
         const start = full([n, 1], this.codes, { dtype: "int64" });
+        if (this.#independent)
+          return cat(
+            Array.from({ length: this.frames }, (_, t) => this.extend(start, t * S, S, o)),
+            1,
+          );
         const frames = [this.extend(start, 0, S, o)];
         for (let t = 1; t < this.frames; t++)
           frames.push(this.extend(cat([start, frames[t - 1]!], 1), (t - 1) * S, S, o));

@@ -11,9 +11,19 @@
 // latter in bits (`last_bits_per_code`): the bits per dimension of the image's discrete representation, each code
 // being one dimension. The last frame's likelihood is conditional on frames 1 … T − 1, as the sampler draws it.
 import { Module } from "../nn/index.js";
-import { type Tensor, ArgumentError, check, expected, noGrad, pad, tidy } from "../tensor/index.js";
+import { type Tensor, ArgumentError, cat, check, expected, noGrad, pad, tidy } from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
-import type { DataShape, LossOutput, ModelFamily, TrainableModel, TrainDefaults } from "./model.js";
+import {
+  type DataShape,
+  type LossOutput,
+  type ModelFamily,
+  type TrainableModel,
+  type TrainDefaults,
+  LAST_FRAME_WEIGHT,
+  frameStats,
+  frameWeights,
+  weightedFrameMean,
+} from "./model.js";
 import { CodePrior, type PriorConfig, type SampleOptions, priorDefaults } from "./vq-prior.js";
 import { VideoCodePrior, type FrameAttention, frameAttentions } from "./vq-video.js";
 import { VQVAE, type VQVAEConfig, defaults as vqvaeDefaults, psnr } from "./vqvae.js";
@@ -23,9 +33,16 @@ import { VQVAE, type VQVAEConfig, defaults as vqvaeDefaults, psnr } from "./vqva
 export interface VQConfig extends VQVAEConfig, PriorConfig {
   /** Video prior only: "full" attends to all earlier codes, "first-order" to the current and previous frame. */
   attention: FrameAttention;
+  /** Video prior only: the last frame's share of the loss (λ); earlier frames share 1 − λ. 0: 1/T, all alike. */
+  lastFrameWeight: number;
 }
 
-export const defaults: VQConfig = { ...vqvaeDefaults, ...priorDefaults, attention: "full" };
+export const defaults: VQConfig = {
+  ...vqvaeDefaults,
+  ...priorDefaults,
+  attention: "full",
+  lastFrameWeight: LAST_FRAME_WEIGHT,
+};
 
 export const hps = {
   // Seconds per hundred steps: for tests and smoke runs.
@@ -73,6 +90,7 @@ export class VQModel extends Module implements TrainableModel {
   vqvae: VQVAE;
   prior: CodePrior;
   readonly perFrame: number;
+  readonly weights: number[];
 
   constructor(
     readonly cfg: VQConfig,
@@ -81,6 +99,7 @@ export class VQModel extends Module implements TrainableModel {
     super();
     this.vqvae = new VQVAE(cfg, shape.channels, shape.size);
     this.perFrame = cfg.grid * cfg.grid;
+    this.weights = frameWeights(shape.frames, cfg.lastFrameWeight);
     this.prior =
       shape.frames === 1
         ? new CodePrior(cfg, cfg.codes, this.perFrame)
@@ -125,15 +144,30 @@ export class VQModel extends Module implements TrainableModel {
       const { loss, stats } = this.vqvae.loss(this.#frames(videos));
       return { loss, stats: { ...stats } };
     }
-    const nll = this.prior.nll(this.codes(videos));
-    const loss = nll.mean();
+    const perFrame = this.#perFrameNll(this.prior.nll(this.codes(videos)));
     return {
-      loss,
-      stats: {
-        nats_per_code: loss,
-        last_nats_per_code: nll.narrow(1, nll.size(1) - this.perFrame, this.perFrame).mean(),
-      },
+      loss: weightedFrameMean(perFrame, this.weights),
+      stats: { nats_per_code: perFrame.mean(), last_nats_per_code: perFrame.select(1, -1).mean() },
     };
+  }
+
+  /** Per-code NLL (B, T·g·g) → mean per frame (B, T). */
+  #perFrameNll(nll: Tensor): Tensor {
+    return nll.view(nll.size(0), this.shape.frames, this.perFrame).mean([2]);
+  }
+
+  lastGivenGenerated(videos: Tensor): Tensor {
+    return noGrad(() =>
+      tidy(() => {
+        const truth = this.codes(videos);
+        const L = truth.size(1),
+          S = this.perFrame;
+        // The model's own frames 1 … T − 1 (the draw of the last frame is discarded), then the true last frame.
+        const drawn = this.prior.sample(videos.size(0)).narrow(1, 0, L - S);
+        const codes = cat([drawn, truth.narrow(1, L - S, S)], 1);
+        return this.#perFrameNll(this.prior.nll(codes)).select(1, -1).div(Math.LN2);
+      }),
+    );
   }
 
   evaluate(videos: Tensor, stage: string): Record<string, number> {
@@ -141,12 +175,14 @@ export class VQModel extends Module implements TrainableModel {
     return noGrad(() =>
       tidy((): Record<string, number> => {
         if (stage === "prior") {
-          const { stats } = this.loss(videos, stage);
-          const last = stats.last_nats_per_code!.item();
+          const perFrame = this.#perFrameNll(this.prior.nll(this.codes(videos)));
+          const last = perFrame.select(1, -1).mean().item();
           return {
-            nats_per_code: stats.nats_per_code!.item(),
+            nats_per_code: perFrame.mean().item(),
             last_nats_per_code: last,
             last_bits_per_code: last / Math.LN2,
+            last_bpd_given_true: last / Math.LN2,
+            ...frameStats(perFrame, "frame_bpd", 1 / Math.LN2),
           };
         }
         // Through encode and decode, never the training forward pass: evaluation must not move the codebook.
@@ -203,6 +239,7 @@ function validate(cfg: VQConfig): VQConfig {
   if (!(cfg.restartBelow > 0)) throw expected("a positive number", "hps.restartBelow", cfg.restartBelow);
   if (!(cfg.dropout >= 0 && cfg.dropout < 1))
     throw expected("a number in [0, 1)", "hps.dropout", cfg.dropout);
+  frameWeights(2, cfg.lastFrameWeight); // validates λ
   if (!frameAttentions.includes(cfg.attention))
     throw expected(`one of ${frameAttentions.join(", ")}`, "hps.attention", cfg.attention);
   return cfg;

@@ -9,10 +9,12 @@
 import { type ImageSet, datasetNames } from "../data/index.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { getFamily } from "../models/registry.js";
 import type { DataShape } from "../models/model.js";
 import { ArgumentError, expected } from "../tensor/errors.js";
 import { parseSpec, presetNames, type VideoSpec } from "../video/index.js";
+import type { InitSettings } from "./init.js";
 
 export interface TrainSettings {
   seed: number;
@@ -69,6 +71,8 @@ export interface RunConfig {
   frames: number;
   /** The data-size control: an image model trained on all T frames as separate images (same frames per step). */
   framesAsImages: boolean;
+  /** Weights to start from (init.ts): a warm start, or the VQ family's shared tokenizer; null: none. */
+  init: InitSettings | null;
   train: TrainSettings;
   log: LogSettings;
   provenance?: Record<string, string>;
@@ -83,6 +87,7 @@ export interface RunInput {
   spec?: string | object;
   frames?: number;
   framesAsImages?: boolean;
+  init?: Partial<InitSettings> | null;
   train?: Partial<TrainSettings>;
   log?: Partial<LogSettings>;
   provenance?: unknown;
@@ -123,6 +128,7 @@ const sections = [
   "spec",
   "frames",
   "framesAsImages",
+  "init",
   "train",
   "log",
   "provenance",
@@ -243,7 +249,8 @@ export function resolveRunConfig(input: RunInput): RunConfig {
   for (const k of ["seed", "warmup"] as const) nonNegativeInt(train[k], `train.${k}`);
   if (!isObject(train.stageSteps))
     throw expected("an object of stage: steps", "train.stageSteps", train.stageSteps);
-  for (const [stage, n] of Object.entries(train.stageSteps)) positiveInt(n, `train.stageSteps.${stage}`);
+  // 0 skips a stage: the VQ family's prior on a shared tokenizer (init) trains no VQ-VAE of its own.
+  for (const [stage, n] of Object.entries(train.stageSteps)) nonNegativeInt(n, `train.stageSteps.${stage}`);
   if (!(train.lr > 0)) throw expected("a positive number", "train.lr", train.lr);
   inRange(train.minLrFraction, "train.minLrFraction", 0, 1);
   for (const k of ["emaDecay", "beta1", "beta2"] as const) inRange(train[k], `train.${k}`, 0, 0.999999);
@@ -263,7 +270,16 @@ export function resolveRunConfig(input: RunInput): RunConfig {
   log.sampleEvery = auto(log.sampleEvery, 5);
   log.checkpointEvery = auto(log.checkpointEvery, 10);
 
-  return { model, preset, hps, data, spec, frames: spec.frames, framesAsImages, train, log };
+  let init: InitSettings | null = null;
+  if (input.init !== undefined && input.init !== null) {
+    init = checkSettings(input.init, { from: "", modules: [] as string[], sha256: "" }, "init");
+    if (!init.from) throw expected("a run folder or .safetensors file", "init.from", init.from);
+    init.from = resolve(init.from); // a resumed run finds it from any working directory
+    if (!Array.isArray(init.modules) || !init.modules.every((m) => typeof m === "string" && m))
+      throw expected("a list of tensor name prefixes", "init.modules", init.modules);
+  }
+
+  return { model, preset, hps, data, spec, frames: spec.frames, framesAsImages, init, train, log };
 }
 
 /** Fills in the data section from the loaded images; given values must agree. Returns the model's data shape. */
@@ -323,7 +339,18 @@ function canonical(v: unknown): string {
 export function configFingerprint(cfg: RunConfig): string {
   const { model, preset, hps, spec, frames, framesAsImages, train } = cfg;
   const { name, limit, flip } = cfg.data;
-  const weights = { model, preset, hps, data: { name, limit, flip }, spec, frames, framesAsImages, train };
+  const weights: Record<string, unknown> = {
+    model,
+    preset,
+    hps,
+    data: { name, limit, flip },
+    spec,
+    frames,
+    framesAsImages,
+    train,
+  };
+  // Which modules start from other weights changes the run; where they come from is machine-local (a path).
+  if (cfg.init) weights.init = cfg.init.modules;
   return createHash("sha256").update(canonical(weights)).digest("hex").slice(0, 12);
 }
 

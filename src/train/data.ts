@@ -6,7 +6,7 @@
 import { type ImageSet, loadDataset } from "../data/index.js";
 import { forEachBatch } from "../data/loader.js";
 import type { TrainableModel } from "../models/model.js";
-import { type Tensor, getRngState, manualSeed, setRngState, tidy } from "../tensor/index.js";
+import { type Tensor, getRngState, keep, manualSeed, setRngState, tidy } from "../tensor/index.js";
 import { makeVideos } from "../video/index.js";
 import type { RunConfig } from "./config.js";
 
@@ -94,7 +94,7 @@ export function scoreTestSet(
   cfg: RunConfig,
   test: ImageSet,
   o: { stage: string; limit?: number; batch?: number },
-): Record<string, number> {
+): EvalStats {
   const sums: Record<string, number> = {};
   let count = 0;
   withRng(cfg.train.seed + 2, () =>
@@ -104,5 +104,47 @@ export function scoreTestSet(
       count += n;
     }),
   );
-  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
+  return nestFrameStats(Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count])));
+}
+
+/**
+ * The mean of model.lastGivenGenerated over the first `limit` test videos (the same videos as scoreTestSet's): the
+ * image's bits/dim when the model draws the earlier frames itself. Its own RNG stream (seed train.seed + 4).
+ */
+export function scoreGenerated(
+  model: TrainableModel,
+  cfg: RunConfig,
+  test: ImageSet,
+  o: { limit: number; batch?: number },
+): number {
+  const videos: Tensor[] = [];
+  let sum = 0,
+    count = 0;
+  withRng(cfg.train.seed + 2, () =>
+    forEachBatch(test, { batch: o.batch ?? cfg.train.batch, pad: cfg.data.pad, limit: o.limit }, (x) => {
+      videos.push(keep(evaluationVideos(x, cfg)));
+    }),
+  );
+  withRng(cfg.train.seed + 4, () => {
+    for (const v of videos) {
+      sum += tidy(() => model.lastGivenGenerated!(v).sum().item());
+      count += v.size(0);
+      v.dispose();
+    }
+  });
+  return sum / count;
+}
+
+/** Test-set statistics: numbers, and per-frame lists (index t − 1 holds frame t). */
+export type EvalStats = Record<string, number | number[]>;
+
+/** `frame_bpd/1`, `frame_bpd/2`, … (as models report them) → `frame_bpd: [ … ]`. */
+export function nestFrameStats(flat: Record<string, number>): EvalStats {
+  const out: EvalStats = {};
+  for (const [k, v] of Object.entries(flat)) {
+    const m = /^(.+)\/(\d+)$/.exec(k);
+    if (!m) out[k] = v;
+    else ((out[m[1]!] ??= []) as number[])[Number(m[2]) - 1] = v;
+  }
+  return out;
 }

@@ -55,6 +55,7 @@ import {
   stageSteps,
 } from "./config.js";
 import {
+  type EvalStats,
   cropVideos,
   lastFrames,
   loadRunData,
@@ -63,6 +64,7 @@ import {
   trainingVideos,
   withRng,
 } from "./data.js";
+import { applyInit } from "./init.js";
 import { lockRunFolder } from "./lock.js";
 import { readMetrics } from "./run-dir.js";
 
@@ -89,7 +91,7 @@ export interface TrainResult {
   step: number;
   finished: boolean;
   /** The last evaluation's numbers. */
-  eval: Record<string, number> | null;
+  eval: EvalStats | null;
   skipped: number;
   /** The run's resolved config (what config.json holds). */
   config: RunConfig;
@@ -180,6 +182,16 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
       `Unknown stage ${JSON.stringify(opts.stage)} for model ${cfg.model}. Valid stages: ${stages.join(", ")}`,
     );
   }
+  // Weights to start from (a warm start, a shared tokenizer): a resumed checkpoint already holds them.
+  const ckpt = opts.resume ? latestCheckpoint(dir) : null;
+  if (cfg.init && !ckpt) {
+    const sha256 = applyInit(model, cfg.init);
+    if (cfg.init.sha256 && cfg.init.sha256 !== sha256)
+      throw new ArgumentError(
+        `${cfg.init.from} (init.from) no longer holds the weights ${dir} started from (sha256 ${cfg.init.sha256.slice(0, 12)}, now ${sha256.slice(0, 12)})`,
+      );
+    cfg.init.sha256 = sha256;
+  }
   if (!saved || longer) {
     const extended = longer
       ? { extendedFrom: `${saved.train.steps} steps, at ${new Date().toISOString()}` }
@@ -206,7 +218,6 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
   const metricsPath = join(dir, "metrics.jsonl");
 
   // Resume: everything the next step depends on.
-  const ckpt = opts.resume ? latestCheckpoint(dir) : null;
   let state: CheckpointState = {
     step: 0,
     stage: model.stages[0]!,
@@ -273,7 +284,7 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
   };
   const started = performance.now() - state.seconds * 1000;
   const seconds = () => (performance.now() - started) / 1000;
-  let lastEval: Record<string, number> | null = null;
+  let lastEval: EvalStats | null = null;
   let opt: AdamW | null = null;
   const checkpoint = (opt: AdamW) => {
     const rng = getRngState();
@@ -376,7 +387,10 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
           if (output === "bar")
             bar.log(
               `step ${state.step}: ${Object.entries(lastEval)
-                .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+                .map(
+                  ([k, v]) =>
+                    `${k} ${typeof v === "number" ? v.toFixed(4) : v.map((x) => x.toFixed(3)).join("/")}`,
+                )
                 .join(", ")}`,
             );
         }
@@ -429,7 +443,7 @@ function evaluate(
   cfg: RunConfig,
   test: ImageSet,
   stage: string,
-): Record<string, number> {
+): EvalStats {
   ema.copyTo(evalModel);
   return scoreTestSet(evalModel, cfg, test, { stage, limit: cfg.log.evalImages || undefined });
 }

@@ -4,7 +4,7 @@
 // `lastframe eval` and the experiment scripts.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { DataShape, ModelFamily, TrainableModel } from "../models/model.js";
+import type { DataShape, ModelFamily, SampleSettings, TrainableModel } from "../models/model.js";
 import { getFamily } from "../models/registry.js";
 import { ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
@@ -12,10 +12,12 @@ import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
 import { type RunConfig, modelShape } from "./config.js";
 import { forEachBatch } from "../data/loader.js";
 import {
+  type EvalStats,
   type VideoBytes,
   cropVideos,
   evaluationVideos,
   loadRunData,
+  scoreGenerated,
   scoreTestSet,
   toBytes,
   withRng,
@@ -62,13 +64,8 @@ export interface Run {
   step: number;
 }
 
-export interface SampleOptions {
-  temperature?: number;
-  /** Discrete-code models only (vqvae): keep the k most likely codes (0: all) / the most likely ones covering p. */
-  topK?: number;
-  topP?: number;
-  /** Likelihood models (hvae): draw each pixel ("sample", the default) or show its expected value ("mean"). */
-  pixels?: "sample" | "mean";
+/** The model's sample settings (models/model.ts SampleSettings), plus where and how many at a time. */
+export interface SampleOptions extends SampleSettings {
   /** Seeds the samples (default 0): the same seed and batch give the same samples. */
   seed?: number;
   /** Videos generated at once (default 64). */
@@ -121,6 +118,7 @@ export function sampleVideos(run: Run, n: number, opts: SampleOptions = {}): Vid
               topK: opts.topK,
               topP: opts.topP,
               pixels: opts.pixels,
+              context: opts.context,
             }),
             run.config.data.pad,
           ),
@@ -158,17 +156,30 @@ export async function testVideos(run: Run, n: number): Promise<VideoBytes> {
 }
 
 /**
- * Test-set statistics of the run's model (e.g. bpd; for video models also last_bpd, the last frame given the
- * true earlier ones), computed as the training loop's evaluations are: the first `limit` test images (all by
+ * Test-set statistics of the run's model (e.g. bpd; for video models also last_bpd_given_true, the last frame given
+ * the true earlier ones, and last_bpd_generated), computed as the training loop's evaluations are: the first `limit` test images (all by
  * default), pseudo videos drawn from seed train.seed + 2.
  */
 export async function evaluateRun(
   run: Run,
-  opts: { limit?: number; batch?: number; stage?: string } = {},
-): Promise<Record<string, number>> {
+  opts: { limit?: number; batch?: number; stage?: string; generated?: number } = {},
+): Promise<EvalStats> {
   const data = await loadRunData(run.config);
   const stage = opts.stage ?? run.model.stages[run.model.stages.length - 1]!;
-  return scoreTestSet(run.model, run.config, data.test, { stage, limit: opts.limit, batch: opts.batch });
+  const stats = scoreTestSet(run.model, run.config, data.test, {
+    stage,
+    limit: opts.limit,
+    batch: opts.batch,
+  });
+  // Video models: also the image's bits/dim after the model's own earlier frames (a sampling pass, so on fewer
+  // images: by default the first 1,000 of those scored).
+  const generated = opts.generated ?? Math.min(opts.limit ?? data.test.n, 1000);
+  if (run.shape.frames > 1 && run.model.lastGivenGenerated && generated > 0)
+    stats.last_bpd_generated = scoreGenerated(run.model, run.config, data.test, {
+      limit: generated,
+      batch: opts.batch,
+    });
+  return stats;
 }
 
 export function closeRun(run: Run): void {

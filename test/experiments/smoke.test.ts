@@ -264,3 +264,59 @@ test("experiment main --preset smoke, then report (HTML and markdown)", { timeou
   assert.equal(only.status, 2);
   assert.match(only.stderr, /Unknown run "hvae-nope-s0" for --only\. This suite's runs: hvae-image-s0, /);
 });
+
+test(
+  "experiment compare --preset smoke: shared tokenizers, the controls, per-frame bits and paired intervals",
+  { timeout: 2_400_000 },
+  () => {
+    const out = join(mkdtempSync(join(tmpdir(), "lastframe-cmp-")), "compare");
+    const r = run(
+      "experiment",
+      "compare",
+      "--preset",
+      "smoke",
+      "--models",
+      "vqvae,hvae",
+      "--seeds",
+      "2",
+      "--out",
+      out,
+      "--quiet",
+      "--jobs",
+      "2",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    type Rec = {
+      row: string;
+      seed: number;
+      model: string;
+      steps: number;
+      init?: string;
+      metrics: Record<string, number>;
+    };
+    const runs: Rec[] = results.runs;
+    assert.equal(runs.length, (8 + 6) * 2, "8 vqvae rows and 6 hvae rows, 2 seeds");
+    for (const x of runs)
+      assert.ok(x.metrics.last_bpd_given_true! > 0, `${x.row} s${x.seed}: last_bpd_given_true`);
+    // image-compute trains T× the updates of the image row.
+    const steps = (row: string) => runs.find((x) => x.row === row && x.seed === 0)!.steps;
+    assert.equal(steps("vqvae-image-compute"), 4 * steps("vqvae-image"));
+    // Every VQ row of a seed starts from the same tokenizer, and its run holds exactly the tokenizer's weights.
+    for (const seed of [0, 1]) {
+      const ids = new Set(runs.filter((x) => x.model === "vqvae" && x.seed === seed).map((x) => x.init));
+      assert.equal(ids.size, 1, `seed ${seed}: ${[...ids]}`);
+      assert.match([...ids][0]!, /^[0-9a-f]{12}$/);
+    }
+    assert.ok(existsSync(join(out, "tokenizers", "vqvae-s0.safetensors")));
+    assert.ok(runs.filter((x) => x.model === "hvae").every((x) => x.init === undefined));
+    // The paired differences: every non-baseline row against both baselines, per family.
+    const paired: { row: string; against: string; n: number; lo: number; hi: number; mean: number }[] =
+      results.paired;
+    assert.equal(paired.filter((p) => p.against === "vqvae-image").length, 7);
+    assert.ok(paired.every((p) => p.n === 2 && p.lo <= p.mean && p.mean <= p.hi));
+    const md = readFileSync(join(out, "results.md"), "utf8");
+    assert.match(md, /ΔFD vs vqvae-image \[95% CI\]/);
+    assert.match(md, /start from one clean-image tokenizer \(checked by checksum/);
+  },
+);

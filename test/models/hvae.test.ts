@@ -186,20 +186,21 @@ test("every latent group's KL is ≥ 0 and matches a Monte-Carlo estimate from i
 /** The image model with the video model's shared weights (everything but the context convs). */
 function imageTwin(video: HVAE): HVAE {
   const image = new HVAE(video.cfg, { ...video.shape, frames: 1 });
-  const shared = new Map([...video.stateDict()].filter(([k]) => !k.includes(".ctx.")));
+  const shared = new Map([...video.stateDict()].filter(([k]) => !k.includes(".ctx.") && !k.endsWith(".time")));
   image.loadStateDict(shared);
   return image;
 }
 
-test("the video model has the image model's parameters plus one context conv per group; T = 1 has none", () => {
+test("the video model has the image model's parameters plus a context conv and a frame embedding per group; T = 1 has none", () => {
   const video = new HVAE(tiny, { channels: 1, size: 32, frames: 4 });
   const one = new HVAE(tiny, { channels: 1, size: 32, frames: 1 });
   const names = (m: HVAE) => m.namedParameters().map(([k, t]) => `${k}:${t.shape}`);
   const groups = parseDec(tiny.dec).length;
-  const extra = names(video).filter((k) => k.includes(".ctx."));
-  assert.equal(extra.length, groups);
+  const extra = (part: string) => names(video).filter((k) => k.includes(part));
+  assert.equal(extra(".ctx.").length, groups);
+  assert.deepEqual(extra(".time:"), Array.from({ length: groups }, (_, i) => `dec.blocks.${i}.time:4,16,1,1`));
   assert.deepEqual(
-    names(video).filter((k) => !k.includes(".ctx.")),
+    names(video).filter((k) => !k.includes(".ctx.") && !k.includes(".time:")),
     names(one),
   );
   video.dispose();
@@ -308,13 +309,13 @@ test("config errors name the key, token or preset and list the valid ones", () =
   });
   assert.throws(() => hvaeFamily.resolve({ widht: 3 } as object, "tiny"), {
     message:
-      'Unknown hvae hyperparameter "widht". Valid: width, bottleneck, zdim, enc, dec, mixtures, context',
+      'Unknown hvae hyperparameter "widht". Valid: width, bottleneck, zdim, enc, dec, mixtures, context, lastFrameWeight, contextNoise',
   });
   assert.throws(() => hvaeFamily.resolve({ width: -1 }, "tiny"), {
     message: "Expected positive integer for hps.width but received -1 (number)",
   });
   assert.throws(() => hvaeFamily.resolve({ context: "second" as "full" }, "tiny"), {
-    message: 'Expected one of first-order, full for hps.context but received "second" (string)',
+    message: 'Expected one of first-order, full, none for hps.context but received "second" (string)',
   });
   assert.throws(() => parseEnc("32x2,32q2"), {
     message: 'Bad token "32q2" in hps.enc "32x2,32q2": expected <res>x<count> or <res>d<rate>',

@@ -38,7 +38,7 @@ test("the family is registered as vqvae; resolve checks names, types and values"
     [
       { codez: 3 },
       "tiny",
-      'Unknown vqvae hyperparameter "codez". Valid: width, resBlocks, resWidth, codes, codeDim, grid, codebook, beta, decay, restartBelow, layers, heads, embd, dropout, tie, attention',
+      'Unknown vqvae hyperparameter "codez". Valid: width, resBlocks, resWidth, codes, codeDim, grid, codebook, beta, decay, restartBelow, layers, heads, embd, dropout, tie, attention, lastFrameWeight',
     ],
     [{ codes: "8" }, "tiny", 'Expected number for hps.codes but received "8" (string)'],
     [{ codes: 0 }, "tiny", "Expected positive integer for hps.codes but received 0 (number)"],
@@ -51,7 +51,7 @@ test("the family is registered as vqvae; resolve checks names, types and values"
     [
       { attention: "second-order" },
       "tiny",
-      'Expected one of full, first-order for hps.attention but received "second-order" (string)',
+      'Expected one of full, first-order, none for hps.attention but received "second-order" (string)',
     ],
     [{ decay: 1 }, "tiny", "Expected a number in (0, 1) for hps.decay but received 1 (number)"],
     [{}, "huge", 'Unknown preset "huge" for model vqvae. Valid presets: tiny, small, standard'],
@@ -103,13 +103,24 @@ test("evaluation never moves the codebook, even in training mode; its statistics
       Object.keys(r).sort(),
       stage === "vqvae"
         ? ["last_psnr", "perplexity", "psnr", "recon", "usage"]
-        : ["last_bits_per_code", "last_nats_per_code", "nats_per_code"],
+        : [
+            "frame_bpd/1",
+            "frame_bpd/2",
+            "last_bits_per_code",
+            "last_bpd_given_true",
+            "last_nats_per_code",
+            "nats_per_code",
+          ],
     );
     for (const v of Object.values(r)) assert.ok(Number.isFinite(v));
     if (stage === "vqvae") {
       assert.ok(r.usage! > 0 && r.usage! <= 1 && r.perplexity! >= 1 && r.perplexity! <= 32);
     } else {
       assert.ok(Math.abs(r.last_bits_per_code! - r.last_nats_per_code! / Math.LN2) < 1e-9);
+      // Per frame in bits per code; the last is the last frame's, and their mean is the mean over all codes.
+      assert.ok(Math.abs(r["frame_bpd/2"]! - r.last_bpd_given_true!) < 1e-5);
+      const mean = (r["frame_bpd/1"]! + r["frame_bpd/2"]!) / 2;
+      assert.ok(Math.abs(mean - r.nats_per_code! / Math.LN2) < 1e-5, `frames ${mean}`);
       // An untrained prior is near uniform over the 32 codes.
       assert.ok(Math.abs(r.nats_per_code! - Math.log(32)) < 0.5, `nll ${r.nats_per_code}`);
     }

@@ -67,7 +67,7 @@ test("a tiny MNIST run lowers the test bits/dim clearly", async () => {
   const shape = completeWithData(cfg, data.train);
   manualSeed(cfg.train.seed);
   const fresh = hvaeFamily.create(cfg.hps as never, shape);
-  const initial = scoreTestSet(fresh, cfg, data.test, { stage: "main", limit: 128 }).bpd!;
+  const initial = scoreTestSet(fresh, cfg, data.test, { stage: "main", limit: 128 }).bpd as number;
   fresh.dispose();
   const res = await train(input, dir, { output: "quiet" });
   const evals = records(dir)
