@@ -19,7 +19,12 @@ export const trainFlags = {
   lr: { type: "number", help: "peak learning rate (warm-up, then cosine decay)" },
   seed: { type: "int", help: "seed of the weights, data order and pseudo videos" },
   flip: { type: "boolean", help: "random horizontal flips" },
-  limit: { type: "int", help: "use at most this many images per split" },
+  limit: { type: "int", help: "use at most this many images per split (a low-data regime)" },
+  validation: { type: "int", help: "hold out the last N training images as a validation split" },
+  selectBest: {
+    type: "boolean",
+    help: "keep, sample and evaluate the EMA weights with the best validation last-frame bits (needs --validation)",
+  },
   out: { type: "string", help: "run folder, e.g. runs/NAME" },
   config: { type: "string", help: "JSON config file (a run's config.json works)" },
   resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
@@ -58,10 +63,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
     Object.fromEntries(keys.filter((k) => given(k as string)).map((k) => [k, f[k]]));
   const flags: RunInput = {
     ...pick(["model", "preset", "spec", "frames", "framesAsImages"]),
-    ...(given("data") || given("flip") || given("limit")
-      ? { data: { ...(f.data ? { name: f.data } : {}), ...pick(["flip", "limit"]) } }
+    ...(given("data") || given("flip") || given("limit") || given("validation")
+      ? { data: { ...(f.data ? { name: f.data } : {}), ...pick(["flip", "limit", "validation"]) } }
       : {}),
-    train: pick(["steps", "batch", "lr", "seed"]),
+    train: pick(["steps", "batch", "lr", "seed", "selectBest"]),
     log: pick(["evalEvery", "evalImages", "sampleEvery", "checkpointEvery"]),
   };
   if (given("initModules") && !given("initFrom"))

@@ -152,7 +152,7 @@ const runInput = (row: Row, seed: number, budget: Budget, data: string, out: str
   model: row.model,
   preset: budget.preset,
   ...(row.hps ? { hps: row.hps } : {}),
-  data: { name: data, limit: budget.limit },
+  data: { name: data, limit: budget.limit, ...(budget.validation ? { validation: budget.validation } : {}) },
   spec: row.spec,
   frames: row.frames,
   framesAsImages: row.framesAsImages ?? false,
@@ -161,7 +161,9 @@ const runInput = (row: Row, seed: number, budget: Budget, data: string, out: str
     steps: rowSteps(row, budget),
     batch: budget.batch,
     ...(row.sharedTokenizer ? { stageSteps: { vqvae: 0 } } : {}),
+    ...(budget.validation ? { selectBest: true } : {}),
   },
+  ...(budget.evals ? { log: { evalEvery: Math.ceil(rowSteps(row, budget) / budget.evals) } } : {}),
   ...(row.sharedTokenizer ? { init: { from: tokenizerPath(out, seed), modules: ["vqvae."] } } : {}),
 });
 
@@ -178,7 +180,12 @@ async function ensureTokenizer(seed: number, budget: Budget, o: ExperimentOption
   const input: RunInput = {
     model: "vqvae",
     preset: budget.preset,
-    data: { name: o.data, limit: budget.limit },
+    // The rows' training images: the validation split stays unseen by the tokenizer too.
+    data: {
+      name: o.data,
+      limit: budget.limit,
+      ...(budget.validation ? { validation: budget.validation } : {}),
+    },
     spec: "none",
     frames: 1,
     train: { seed, steps: budget.steps, batch: budget.batch, stageSteps: { prior: 0 } },

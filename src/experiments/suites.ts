@@ -41,6 +41,9 @@ export interface Budget {
   evalN: number;
   /** Train and test images of the linear probe. */
   probeImages: number;
+  /** Training images held out for best-checkpoint selection (then selectBest is on), and evaluations per run. */
+  validation?: number;
+  evals?: number;
 }
 
 /**
@@ -52,6 +55,18 @@ export const budgets: Record<string, Budget> = {
   smoke: { preset: "tiny", steps: 6, batch: 8, limit: 256, evalN: 64, probeImages: 256 },
   quick: { preset: "tiny", steps: 300, batch: 32, limit: null, evalN: 1000, probeImages: 5000 },
   standard: { preset: "small", steps: 1000, batch: 32, limit: null, evalN: 5000, probeImages: 10000 },
+  // A regime where image and video models converge on this machine: 1,000 training images (plus 200 held out for
+  // validation), 3,000 updates of batch 32 (96 epochs), and the weights of the best of 12 validation scores.
+  lowdata: {
+    preset: "small",
+    steps: 3000,
+    batch: 32,
+    limit: 1200,
+    evalN: 1000,
+    probeImages: 1000,
+    validation: 200,
+    evals: 12,
+  },
 };
 
 export const suiteNames = ["main", "frames", "controls", "probe", "compare"] as const;

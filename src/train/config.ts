@@ -35,6 +35,11 @@ export interface TrainSettings {
   beta2: number;
   /** Non-finite steps in a row after which the run stops (keeping its last good checkpoint). */
   maxBadSteps: number;
+  /**
+   * Keep the EMA weights of the evaluation with the lowest validation last_bpd_given_true (needs data.validation)
+   * in <run>/best/, and sample and evaluate those: best-checkpoint selection for runs that would overfit.
+   */
+  selectBest: boolean;
 }
 
 export interface LogSettings {
@@ -55,6 +60,8 @@ export interface DataSettings {
   flip: boolean;
   /** At most this many images per split (quick runs and tests), or null for all. */
   limit: number | null;
+  /** The last this many images of the train split are held out as a validation split (0: none). */
+  validation: number;
   /** Filled in from the data: image channels and side, and the border added to reach a power-of-two size. */
   channels: number;
   size: number;
@@ -108,6 +115,7 @@ export const trainDefaults: TrainSettings = {
   beta1: 0.9,
   beta2: 0.9,
   maxBadSteps: 20,
+  selectBest: false,
 };
 
 /** Intervals of 0 are filled in from the step count: 5 evals and sample grids, 10 checkpoints. */
@@ -218,7 +226,7 @@ export function resolveRunConfig(input: RunInput): RunConfig {
   if (!isObject(dataIn)) throw expected("a data set name, a path or an object", "data", input.data);
   const data = checkSettings(
     dataIn,
-    { name: "", flip: false, limit: null as number | null, channels: 0, size: 0, pad: -1 },
+    { name: "", flip: false, limit: null as number | null, validation: 0, channels: 0, size: 0, pad: -1 },
     "data",
   );
   if (!data.name)
@@ -230,6 +238,7 @@ export function resolveRunConfig(input: RunInput): RunConfig {
       `Unknown data set ${JSON.stringify(data.name)}. Valid names: ${datasetNames.join(", ")}, or a path to a folder or archive`,
     );
   if (data.limit !== null) positiveInt(data.limit, "data.limit");
+  nonNegativeInt(data.validation, "data.validation");
 
   const frames =
     input.frames ??
@@ -259,6 +268,10 @@ export function resolveRunConfig(input: RunInput): RunConfig {
     throw expected("a positive number", "train.skipThreshold", train.skipThreshold);
   if (!(train.weightDecay >= 0))
     throw expected("a non-negative number", "train.weightDecay", train.weightDecay);
+  if (train.selectBest && data.validation === 0)
+    throw new ArgumentError(
+      "train.selectBest needs a validation split: set data.validation (e.g. --validation 200)",
+    );
 
   const log = checkSettings(input.log, logDefaults, "log");
   for (const k of ["evalEvery", "sampleEvery", "checkpointEvery", "evalImages"] as const)
@@ -338,16 +351,17 @@ function canonical(v: unknown): string {
  */
 export function configFingerprint(cfg: RunConfig): string {
   const { model, preset, hps, spec, frames, framesAsImages, train } = cfg;
-  const { name, limit, flip } = cfg.data;
+  const { name, limit, flip, validation } = cfg.data;
   const weights: Record<string, unknown> = {
     model,
     preset,
     hps,
-    data: { name, limit, flip },
+    // validation and selectBest only enter when used, so earlier runs keep their fingerprints.
+    data: validation ? { name, limit, flip, validation } : { name, limit, flip },
     spec,
     frames,
     framesAsImages,
-    train,
+    train: train.selectBest ? train : (({ selectBest: _, ...rest }) => rest)(train),
   };
   // Which modules start from other weights changes the run; where they come from is machine-local (a path).
   if (cfg.init) weights.init = cfg.init.modules;
@@ -359,6 +373,8 @@ export function configDifferences(saved: RunConfig, requested: RunConfig): strin
   const out: string[] = [];
   const walk = (a: unknown, b: unknown, path: string) => {
     if (canonical(a) === canonical(b)) return;
+    // A setting added after the run was made, at its neutral default (data.validation 0, train.selectBest false).
+    if (a === undefined && (b === 0 || b === false || b === null)) return;
     if (isObject(a) && isObject(b) && path !== "spec") {
       for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
         walk(a[k], b[k], path ? `${path}.${k}` : k);

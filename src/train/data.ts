@@ -6,14 +6,49 @@
 import { type ImageSet, loadDataset } from "../data/index.js";
 import { forEachBatch } from "../data/loader.js";
 import type { TrainableModel } from "../models/model.js";
-import { type Tensor, getRngState, keep, manualSeed, setRngState, tidy } from "../tensor/index.js";
+import {
+  type Tensor,
+  ArgumentError,
+  getRngState,
+  keep,
+  manualSeed,
+  setRngState,
+  tidy,
+} from "../tensor/index.js";
 import { makeVideos } from "../video/index.js";
 import type { RunConfig } from "./config.js";
 
 /** Loads the run's data set (named or a path), honouring data.limit. */
-export async function loadRunData(cfg: RunConfig): Promise<{ train: ImageSet; test: ImageSet }> {
+/**
+ * A run's data: the train split, minus its last `data.validation` images, which are the validation split (never
+ * trained on; what best-checkpoint selection scores), and the test split.
+ */
+export async function loadRunData(
+  cfg: RunConfig,
+): Promise<{ train: ImageSet; test: ImageSet; validation: ImageSet | null }> {
   const d = await loadDataset(cfg.data.name, { limit: cfg.data.limit ?? undefined, progress: false });
-  return { train: d.train, test: d.test };
+  const v = cfg.data.validation;
+  if (v === 0) return { train: d.train, test: d.test, validation: null };
+  if (v >= d.train.n)
+    throw new ArgumentError(
+      `data.validation ${v} leaves no training images: ${cfg.data.name}'s train split has ${d.train.n}`,
+    );
+  return {
+    train: sliceSet(d.train, 0, d.train.n - v),
+    test: d.test,
+    validation: sliceSet(d.train, d.train.n - v, v),
+  };
+}
+
+/** Images [start, start + n) of a set (views, no copy). */
+function sliceSet(set: ImageSet, start: number, n: number): ImageSet {
+  const per = set.c * set.h * set.w;
+  return {
+    ...set,
+    n,
+    images: set.images.subarray(start * per, (start + n) * per),
+    labels: set.labels ? set.labels.subarray(start, start + n) : null,
+  };
 }
 
 /** Images (B, C, H, W) in [−1, 1] → what the model trains on: (B, T, C, H, W), or (B·T, 1, C, H, W) as images. */

@@ -64,6 +64,7 @@ import {
   trainingVideos,
   withRng,
 } from "./data.js";
+import { readBest, writeBest } from "./best.js";
 import { applyInit } from "./init.js";
 import { lockRunFolder } from "./lock.js";
 import { readMetrics } from "./run-dir.js";
@@ -384,6 +385,10 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
         if (due(cfg.log.evalEvery)) {
           lastEval = evaluate(evalModel, ema, cfg, data.test, stage);
           record({ type: "eval", stage, step: state.step, time: round(seconds()), ...lastEval });
+          if (t.selectBest && index === stages.length - 1) {
+            const value = keepIfBest(evalModel, ema, cfg, data.validation!, stage, dir, state.step);
+            record({ type: "validation", stage, step: state.step, time: round(seconds()), ...value });
+          }
           if (output === "bar")
             bar.log(
               `step ${state.step}: ${Object.entries(lastEval)
@@ -446,6 +451,27 @@ function evaluate(
 ): EvalStats {
   ema.copyTo(evalModel);
   return scoreTestSet(evalModel, cfg, test, { stage, limit: cfg.log.evalImages || undefined });
+}
+
+/**
+ * Scores the EMA weights on the validation split and, if their last_bpd_given_true is the lowest so far, keeps
+ * them as the run's best (best.ts). Returns the validation statistics.
+ */
+function keepIfBest(
+  evalModel: TrainableModel,
+  ema: Ema,
+  cfg: RunConfig,
+  validation: ImageSet,
+  stage: string,
+  dir: string,
+  step: number,
+): EvalStats {
+  ema.copyTo(evalModel);
+  const stats = scoreTestSet(evalModel, cfg, validation, { stage });
+  const value = stats.last_bpd_given_true as number;
+  const best = readBest(dir);
+  if (!best || value < best.value) writeBest(dir, evalModel, { step, value });
+  return stats;
 }
 
 /** Writes <prefix>.png (last frames) and, for videos, <prefix>-videos.png (one video per row). */

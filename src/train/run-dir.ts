@@ -8,7 +8,9 @@ import type { DataShape, ModelFamily, SampleSettings, TrainableModel } from "../
 import { getFamily } from "../models/registry.js";
 import { ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
+import { bestWeights, readBest } from "./best.js";
 import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
+import { loadSafetensors } from "../nn/safetensors.js";
 import { type RunConfig, modelShape } from "./config.js";
 import { forEachBatch } from "../data/loader.js";
 import {
@@ -85,18 +87,31 @@ export async function openRun(dir: string): Promise<Run> {
   const family = getFamily(config.model);
   const checkpoint = latestCheckpoint(dir);
   if (!checkpoint) throw new CheckpointError(`${dir} has no checkpoint yet (no ckpt-<step> folder)`);
-  const state = JSON.parse(readFileSync(join(checkpoint, "state.json"), "utf8")) as { step: number };
+  let { step } = JSON.parse(readFileSync(join(checkpoint, "state.json"), "utf8")) as { step: number };
   const shape = modelShape(config);
   const model = family.create(family.resolve(config.hps, config.preset), shape);
-  const weights = readTensorFile(checkpoint, "ema");
+  // Best-checkpoint selection: the weights the validation split chose, not the last ones.
+  const best = config.train.selectBest ? readBest(dir) : null;
+  const source = best ? bestWeights(dir) : join(checkpoint, "ema.safetensors");
+  const weights = best ? loadSafetensors(source).tensors : readTensorFile(checkpoint, "ema");
   try {
-    model.loadStateDict(weights, { source: join(checkpoint, "ema.safetensors") });
+    model.loadStateDict(weights, { source });
   } finally {
     dispose(weights);
   }
+  if (best) step = best.step;
   model.eval();
   const image = { c: config.data.channels, h: config.data.size, w: config.data.size };
-  return { dir, config, family, model, shape, image, checkpoint, step: state.step };
+  return {
+    dir,
+    config,
+    family,
+    model,
+    shape,
+    image,
+    checkpoint: best ? join(dir, "best") : checkpoint,
+    step,
+  };
 }
 
 /** n generated videos as uint8 (n, T, C, H, W), cropped to the data's size. */
