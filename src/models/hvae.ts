@@ -46,6 +46,7 @@ import {
   zeros,
 } from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
+import { resolveHps } from "./hps.js";
 import { DiscretisedLogistics } from "./dmol.js";
 import {
   type DataShape,
@@ -675,23 +676,6 @@ export const hvaeFamily: ModelFamily<HVAEConfig> = {
   bitsPerDim: true,
   hps,
   trainDefaults,
-  resolve(partial, preset) {
-    const base = (hps as Record<string, HVAEConfig>)[preset];
-    if (!base)
-      throw new ArgumentError(
-        `Unknown preset ${JSON.stringify(preset)} for model hvae. Valid presets: ${Object.keys(hps).join(", ")}`,
-      );
-    const cfg: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(partial)) {
-      if (!(k in defaults))
-        throw new ArgumentError(
-          `Unknown hvae hyperparameter ${JSON.stringify(k)}. Valid: ${Object.keys(defaults).join(", ")}`,
-        );
-      const want = typeof defaults[k as keyof HVAEConfig];
-      if (typeof v !== want) throw expected(want, `hps.${k}`, v);
-      cfg[k] = v;
-    }
-    return validate(cfg as unknown as HVAEConfig);
-  },
+  resolve: (partial, preset) => resolveHps("hvae", hps, defaults, partial, preset, validate),
   create: (cfg, shape) => new HVAE(cfg, shape),
 };

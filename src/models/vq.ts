@@ -11,8 +11,9 @@
 // latter in bits (`last_bits_per_code`): the bits per dimension of the image's discrete representation, each code
 // being one dimension. The last frame's likelihood is conditional on frames 1 … T − 1, as the sampler draws it.
 import { Module } from "../nn/index.js";
-import { type Tensor, ArgumentError, cat, check, expected, noGrad, pad, tidy } from "../tensor/index.js";
+import { type Tensor, cat, check, expected, noGrad, pad, tidy } from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
+import { resolveHps } from "./hps.js";
 import {
   type DataShape,
   type LossOutput,
@@ -253,23 +254,6 @@ export const vqFamily: ModelFamily<VQConfig> = {
   bitsPerDim: false,
   hps,
   trainDefaults,
-  resolve(partial, preset) {
-    const base = (hps as Record<string, VQConfig>)[preset];
-    if (!base)
-      throw new ArgumentError(
-        `Unknown preset ${JSON.stringify(preset)} for model vqvae. Valid presets: ${Object.keys(hps).join(", ")}`,
-      );
-    const cfg: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(partial)) {
-      if (!(k in defaults))
-        throw new ArgumentError(
-          `Unknown vqvae hyperparameter ${JSON.stringify(k)}. Valid: ${Object.keys(defaults).join(", ")}`,
-        );
-      const want = typeof defaults[k as keyof VQConfig];
-      if (typeof v !== want) throw expected(want, `hps.${k}`, v);
-      cfg[k] = v;
-    }
-    return validate(cfg as unknown as VQConfig);
-  },
+  resolve: (partial, preset) => resolveHps("vqvae", hps, defaults, partial, preset, validate),
   create: (cfg, shape) => new VQModel(cfg, shape),
 };

@@ -100,6 +100,32 @@ test("suites hold the paper's comparison and the controls", () => {
     suiteRows("main", ["hvae"]).map((r) => r.key),
     ["hvae-image", "hvae-noise-chain-t4", "hvae-blur-chain-t4", "hvae-independent-t4", "hvae-expressive-t4"],
   );
+  // compare: the VQ rows share a tokenizer; the controls set what they need and nothing else.
+  const compare = suiteRows("compare", ["vqvae", "hvae"]);
+  assert.deepEqual(
+    compare.map((r) => r.key),
+    [
+      "vqvae-image",
+      "vqvae-image-compute",
+      "vqvae-independent-t4",
+      "vqvae-expressive-t4",
+      "vqvae-blur-chain-t4",
+      "vqvae-noise-control-t4",
+      "vqvae-shuffle-control-t4",
+      "vqvae-distribution-augmentation-t4",
+      "hvae-image",
+      "hvae-image-compute",
+      "hvae-independent-t4",
+      "hvae-expressive-t4",
+      "hvae-noise-control-t4",
+      "hvae-distribution-augmentation-t4",
+    ],
+  );
+  assert.ok(compare.every((r) => r.sharedTokenizer === (r.model === "vqvae")));
+  const row = (key: string) => compare.find((r) => r.key === key)!;
+  assert.deepEqual([row("hvae-image-compute").stepsFactor, row("hvae-image-compute").frames], [4, 1]);
+  assert.deepEqual(row("vqvae-distribution-augmentation-t4").hps, { attention: "none", lastFrameWeight: 0 });
+  assert.deepEqual(row("hvae-distribution-augmentation-t4").hps, { context: "none", lastFrameWeight: 0 });
   const controls = suiteRows("controls", ["vqvae"]);
   assert.ok(controls.some((r) => r.framesAsImages && r.frames === 4));
   assert.ok(controls.some((r) => r.spec === "noise-control"));
@@ -149,6 +175,6 @@ test("suites hold the paper's comparison and the controls", () => {
     /--models hvae --out x$/,
   );
   assert.throws(() => suiteRows("nope", ["hvae"]), {
-    message: 'Unknown suite "nope". Valid suites: main, frames, controls, probe',
+    message: 'Unknown suite "nope". Valid suites: main, frames, controls, probe, compare',
   });
 });
