@@ -6,7 +6,7 @@
 import { writeFileAtomicAsync } from "../util/atomic.js";
 import { formatCell, isNumericColumn, type Cell } from "./markdown.js";
 import { escapeXml, lineChart, type LineChartOptions } from "./svg.js";
-import { fail, nonEmptyString } from "./validate.js";
+import { fail, nonEmptyString } from "../util/validate.js";
 
 export type { Cell } from "./markdown.js";
 export { formatMeanStd } from "./markdown.js";

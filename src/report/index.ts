@@ -1,4 +1,3 @@
-export * from "./image.js";
 export * from "./svg.js";
 export * from "./markdown.js";
 export {

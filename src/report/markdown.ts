@@ -1,7 +1,7 @@
 /**
  * Markdown tables and mean ± std aggregation over runs (e.g. several seeds per configuration).
  */
-import { fail, nonNegativeInt } from "./validate.js";
+import { fail, nonNegativeInt } from "../util/validate.js";
 
 export type Cell = string | number | boolean | null | undefined;
 

@@ -1,6 +1,6 @@
 /** A realistic sample report used by the HTML and browser tests. */
 import type { ReportData } from "../../src/report/html.js";
-import { encodeGif, encodePng, encodeVideoGrid } from "../../src/report/image.js";
+import { encodeGif, encodePng, encodeVideoGrid } from "../../src/modality/image-grid.js";
 import { aggregate, aggregateTable } from "../../src/report/markdown.js";
 import { mulberry32 } from "../../src/util/random.js";
 

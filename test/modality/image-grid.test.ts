@@ -12,7 +12,7 @@ import {
   writeGif,
   writeGrid,
   writeVideoGrid,
-} from "../../src/report/image.js";
+} from "../../src/modality/image-grid.js";
 
 let dir = "";
 before(async () => {

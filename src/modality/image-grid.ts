@@ -1,6 +1,7 @@
 /**
- * Image outputs for reports: PNG grids of images, PNG grids of videos (one row per video) and
- * animated GIFs that play N videos side by side.
+ * Image files out: PNG grids of images, PNG grids of videos (one row per video) and animated GIFs that play
+ * N videos side by side — what training writes as samples and what reports and the CLI show. It sits at the
+ * modality level (below train/, which writes sample grids) rather than in report/, which only renders.
  *
  * Everything works on plain `Uint8Array`s in NCHW (images) or NTCHW (videos) layout with 1 (grey)
  * or 3 (RGB) channels, so this module has no dependency on the tensor layer. Encoding is done by
@@ -17,7 +18,7 @@ import {
   nonNegativeNumber,
   positiveInt,
   positiveNumber,
-} from "./validate.js";
+} from "../util/validate.js";
 
 /** Shape of an NCHW uint8 image batch. */
 export interface ImageShape {

@@ -1,5 +1,5 @@
 /**
- * Small argument-validation helpers shared by the report layer.
+ * Small argument-validation helpers for plain-data inputs (reports, image grids, GIFs).
  *
  * Error messages follow one pattern so that they are easy to read and to pin in tests:
  * `Expected <what> for <name> but received <value> (<type>)`.
