@@ -56,7 +56,8 @@ module.exports = {
     },
     {
       name: "report-is-a-leaf",
-      comment: "report/ renders data: it imports only util/ and the error classes (no suites, runs or tensors)",
+      comment:
+        "report/ renders data: it imports only util/ and the error classes (no suites, runs or tensors)",
       severity: "error",
       from: { path: "^src/report/" },
       to: { path: "^src/", pathNot: ["^src/(report|util)/", errors] },

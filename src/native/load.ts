@@ -36,6 +36,8 @@ function load(): Binding {
     binding = require(file) as Binding;
   } catch (err) {
     const why = existsSync(file) ? (err as Error).message.split("\n")[0] : `${file} does not exist`;
+    // The message carries the cause's first line; attaching the whole cause would print dlopen's noise too.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(
       [
         `Could not load lastframe's addon: ${why}`,
