@@ -229,7 +229,7 @@ function compose(
 }
 
 /** Lay out an NCHW batch as a grid (row-major, `cols` per row) and return the raw HWC canvas. */
-export function gridImage(images: Uint8Array, shape: ImageShape, opts?: GridOptions): RawImage {
+function gridImage(images: Uint8Array, shape: ImageShape, opts?: GridOptions): RawImage {
   const { n, c, h, w } = checkImageShape(shape);
   const data = checkBuffer(images, "images", { n, c, h, w });
   const layout = checkLayout(opts);
@@ -241,7 +241,7 @@ export function gridImage(images: Uint8Array, shape: ImageShape, opts?: GridOpti
 }
 
 /** Lay out an NTCHW batch with one row per video and one column per frame. */
-export function videoGridImage(frames: Uint8Array, shape: VideoShape, opts?: VideoGridOptions): RawImage {
+function videoGridImage(frames: Uint8Array, shape: VideoShape, opts?: VideoGridOptions): RawImage {
   const { n, t, c, h, w } = checkVideoShape(shape);
   const data = checkBuffer(frames, "frames", { n, t, c, h, w });
   const layout = checkLayout(opts);

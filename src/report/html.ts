@@ -8,9 +8,6 @@ import { formatCell, isNumericColumn, type Cell } from "./markdown.js";
 import { escapeXml, lineChart, type LineChartOptions } from "./svg.js";
 import { fail, nonEmptyString } from "../util/validate.js";
 
-export type { Cell } from "./markdown.js";
-export { formatMeanStd } from "./markdown.js";
-
 export interface ReportTable {
   title: string;
   /** Text shown under the title. */
@@ -80,7 +77,7 @@ export interface ReportData {
 }
 
 /** Escape text for HTML element content and attribute values. */
-export const escapeHtml = escapeXml;
+const escapeHtml = escapeXml;
 
 /** Detect an image type from its magic bytes. */
 export function detectImageMime(data: Uint8Array): ImageMime | undefined {
@@ -93,7 +90,7 @@ export function detectImageMime(data: Uint8Array): ImageMime | undefined {
   return undefined;
 }
 
-export function dataUri(mime: string, data: Uint8Array | string): string {
+function dataUri(mime: string, data: Uint8Array | string): string {
   const buf =
     typeof data === "string"
       ? Buffer.from(data, "utf8")

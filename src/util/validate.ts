@@ -6,7 +6,7 @@
  */
 
 /** Short, human readable rendering of an arbitrary value for an error message. */
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null) return "null (null)";
   if (value === undefined) return "undefined (undefined)";
   switch (typeof value) {
