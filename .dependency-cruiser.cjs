@@ -1,5 +1,5 @@
-// The layer order of src/ (README "Architecture"; docs in STYLE): a folder may import only folders on its own
-// row or rows above it. `npx depcruise src` (scripts/check.sh) fails on an upward import or a cycle.
+// The layer order of src/: a folder may import only folders on its own row or rows above it.
+// `npm run check:layers` (scripts/check.sh) fails on an upward import or a cycle.
 //
 //   native  util          the addon and its loader | small helpers (atomic writes, argument checks)
 //   tensor                Tensor, ops, tidy
