@@ -20,7 +20,7 @@ function clean(dir: string): void {
     const source = relative(out, p).replace(/(\.d\.ts|\.js|\.js\.map)$/, ".ts");
     if (!existsSync(join(packageRoot, "src", source))) {
       rmSync(p);
-      console.log(`removed stale ${relative(packageRoot, p)}`);
+      console.error(`removed stale ${relative(packageRoot, p)}`);
     }
   }
 }

@@ -38,9 +38,9 @@ function readmeExample(): string {
 
 before(() => {
   // `npm pack` runs prepack (tsc, then dropping compiled files whose source is gone).
-  const [packed] = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: root })) as {
-    filename: string;
-  }[];
+  // The JSON report is the end of stdout (lifecycle scripts may print before it).
+  const out = run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: root });
+  const [packed] = JSON.parse(out.slice(out.search(/^\[/m))) as { filename: string }[];
   const tarball = join(dir, packed!.filename);
   mkdirSync(project);
   writeFileSync(
@@ -84,6 +84,14 @@ test("README's API example runs from plain JavaScript", () => {
 
 test("README's API example type-checks as TypeScript against the package's .d.ts files", () => {
   writeFileSync(join(project, "example.ts"), readmeExample());
+  // Every entry point resolves to its declarations (an untyped one would be an implicit-any error here).
+  const entries = ["", "/tensor", "/nn", "/video", "/models", "/train", "/eval"];
+  writeFileSync(
+    join(project, "entries.ts"),
+    entries.map((s, i) => `import * as m${i} from "lastframe${s}";\nexport { m${i} };\n`).join("") +
+      'import type { Tensor } from "lastframe";\nimport { training } from "lastframe";\n' +
+      "export const t: (t: Tensor) => Tensor = (t) => t.relu();\nexport const train: typeof training.train = m5.train;\n",
+  );
   const tsconfig = {
     compilerOptions: {
       target: "ES2022",
@@ -94,7 +102,7 @@ test("README's API example type-checks as TypeScript against the package's .d.ts
       types: ["node"],
       typeRoots: [join(root, "node_modules/@types")],
     },
-    files: ["example.ts"],
+    files: ["example.ts", "entries.ts"],
   };
   writeFileSync(join(project, "tsconfig.json"), JSON.stringify(tsconfig));
   run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", project], { cwd: project });
