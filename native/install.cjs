@@ -33,7 +33,7 @@ if (fs.existsSync(path.join(root, ".git"))) process.exit(0);
 const args = ["rebuild", "--directory", __dirname, "--loglevel=error"];
 if (!process.env.npm_config_nodedir && fs.existsSync("/usr/include/node/node_api.h"))
   args.push("--nodedir=/usr");
-say("building the native addon against libtorch (about a minute)");
+say("building the native addon against libtorch (under a minute)");
 const r = spawnSync(
   process.env.npm_config_node_gyp ? process.execPath : "node-gyp",
   process.env.npm_config_node_gyp ? [process.env.npm_config_node_gyp, ...args] : args,

@@ -2,10 +2,10 @@
 // then run README's API example there, from plain JavaScript and through `tsc --noEmit` as TypeScript, and import
 // every entry point of the exports map.
 //
-// The addon is not compiled again inside the installed package (a minute of both cores): the install step takes
-// the addon this checkout built, through LASTFRAME_ADDON (native/install.cjs; README "Engine"). npm installs the
-// package's own dependencies with --prefer-offline: from npm's cache when it holds them (about 5 s here), from
-// the registry otherwise (the first run on a machine needs it).
+// The install step builds the addon inside the installed package against this machine's libtorch, as a user's
+// install does (native/install.cjs): 16 s of the 35 s this file takes here. npm installs the package's own
+// dependencies with --prefer-offline: from npm's cache when it holds them, from the registry otherwise (the first
+// run on a machine needs it).
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,10 +16,10 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
-const addon = join(root, "native/build/Release/lastframe.node");
 const dir = mkdtempSync(join(tmpdir(), "lastframe-pack-"));
 const project = join(dir, "project");
-const env = { ...process.env, LASTFRAME_ADDON: addon, LASTFRAME_THREADS: "1" };
+const env: NodeJS.ProcessEnv = { ...process.env, LASTFRAME_THREADS: "1" };
+delete env.LASTFRAME_ADDON; // the package finds its own addon
 
 function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", env, ...opts });
@@ -119,4 +119,12 @@ test("every entry point of the exports map imports, and the CLI runs", () => {
     if (typeof m[""].video.makeVideos !== "function") throw new Error("lastframe has no video namespace");`;
   run(process.execPath, ["--input-type=module", "-e", check], { cwd: project });
   assert.match(run(join(project, "node_modules/.bin/lastframe"), ["--help"], { cwd: project }), /lastframe/);
+  // LASTFRAME_ADDON, when set, names the addon to load instead of the package's own.
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", 'await import("lastframe/tensor")'], {
+    cwd: project,
+    encoding: "utf8",
+    env: { ...env, LASTFRAME_ADDON: join(dir, "missing.node") },
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Could not load lastframe's addon: .*missing\.node does not exist/);
 });
