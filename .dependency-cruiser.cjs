@@ -1,4 +1,4 @@
-// The layer order of src/: a folder may import only folders on its own row or rows above it.
+// The layer order of src/, lowest first: a folder may import only folders on its own row or rows above it.
 // `npm run check:layers` (scripts/check.sh) fails on an upward import or a cycle.
 //
 //   native  util          the addon and its loader | small helpers (atomic writes, argument checks)
@@ -15,7 +15,8 @@
 //
 // report/ is a leaf: it renders plain data (markdown, HTML, SVG) and imports nothing of lastframe but util/ and
 // the error classes, so it knows no suites, runs or tensors; experiments/ and cli/ use it.
-// The error classes (src/tensor/errors.ts) import nothing and may be used from any layer.
+// The error classes (src/tensor/errors.ts, or src/errors.ts once they move) import nothing and may be used from
+// any layer. A new folder under src/ must be given its place here (rule layer-unknown).
 const layers = [
   ["native", "util"],
   ["tensor"],
@@ -28,7 +29,8 @@ const layers = [
   ["experiments"],
   ["cli"],
 ];
-const errors = "^src/tensor/errors\\.ts$";
+const errors = "^src/(tensor/)?errors\\.ts$";
+const known = `^src/(?!(${[...layers.flat(), "report"].join("|")})/)[^/]+/`;
 
 const upward = layers.flatMap((row, i) => {
   const above = layers.slice(i + 1).flat();
@@ -84,6 +86,20 @@ module.exports = {
       severity: "error",
       from: { pathNot: "^src/tensor/(tensor|call|ops\\.gen)\\.ts$" },
       to: { circular: true },
+    },
+    {
+      name: "layer-unknown",
+      comment: "a folder of src/ that has no place in the layer order above",
+      severity: "error",
+      from: {},
+      to: { path: known },
+    },
+    {
+      name: "layer-unknown-importer",
+      comment: "a folder of src/ that has no place in the layer order above",
+      severity: "error",
+      from: { path: known },
+      to: {},
     },
     {
       name: "src-not-to-test-or-tools",
