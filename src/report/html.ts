@@ -3,6 +3,7 @@
  * scripts and no external requests (a Content-Security-Policy meta tag enforces both). All text
  * coming from `ReportData` is escaped.
  */
+import { ArgumentError } from "../tensor/errors.js";
 import { writeFileAtomicAsync } from "../util/atomic.js";
 import { formatCell, isNumericColumn, type Cell } from "./markdown.js";
 import { escapeXml, lineChart, type LineChartOptions } from "./svg.js";
@@ -235,7 +236,7 @@ function renderImage(im: ReportImage, gi: number, k: number): string {
   if (typeof im !== "object" || im === null) fail("object {data}", name, im);
   if (!(im.data instanceof Uint8Array)) fail("Uint8Array", `${name}.data`, im.data);
   const mime = im.mime ?? detectImageMime(im.data);
-  if (!mime) throw new TypeError(`Could not detect the image type of ${name}.data; pass mime explicitly`);
+  if (!mime) throw new ArgumentError(`Could not detect the image type of ${name}.data; pass mime explicitly`);
   const alt = im.alt ?? im.caption ?? "";
   const width =
     im.width !== undefined
