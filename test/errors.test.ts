@@ -28,7 +28,7 @@ test("wrong dtypes name the operator", () => {
       /^aten::embedding: Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int/,
   });
   assert.throws(() => T.tensor([1], undefined, { dtype: "complex" as never }), {
-    name: "TypeError",
+    name: "ArgumentError",
     message: /^Expected one of uint8, .* for dtype but received complex/,
   });
 });

@@ -165,7 +165,8 @@ function generate(): string {
     "/* eslint-disable */",
     'import type { Handle } from "../native/binding.js";',
     'import type { DType } from "./dtype.js";',
-    'import { callOp, wrap, handles, optHandle, optHandles, optDtype, type Tensor } from "./tensor.js";',
+    'import { callOp, wrap, handles, optHandle, optHandles, optDtype } from "./call.js";',
+    'import type { Tensor } from "./tensor.js";',
     "",
   ];
   let index = 0;

@@ -73,7 +73,7 @@ function convert(flag: string, spec: FlagSpec, raw: string): string | number | s
   }
 }
 
-export function parseFlags<S extends FlagSpecs>(argv: string[], specs: S, command: string): Parsed<S> {
+function parseFlags<S extends FlagSpecs>(argv: string[], specs: S, command: string): Parsed<S> {
   const byFlag = new Map<string, [keyof S & string, FlagSpec]>();
   for (const [key, spec] of Object.entries(specs)) {
     byFlag.set(kebab(key), [key, spec]);
@@ -112,7 +112,7 @@ export function parseFlags<S extends FlagSpecs>(argv: string[], specs: S, comman
   return out as Parsed<S>;
 }
 
-export function helpText(command: string, usage: string, summary: string, specs: FlagSpecs): string {
+function helpText(command: string, usage: string, summary: string, specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([key, s]) => {
     const flag = `--${kebab(key)}${s.type === "boolean" ? "" : ` <${s.type === "list" ? "a,b,…" : s.type}>`}`;
     const def =

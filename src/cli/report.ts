@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
-import { findResults, reportData, resultsMarkdown } from "../report/collect.js";
+import { findResults, reportData, resultsMarkdown } from "../experiments/collect.js";
 import { writeReport } from "../report/html.js";
 import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 

@@ -1,6 +1,6 @@
 // `lastframe sample`: generated images (the last frames of generated videos) from a trained run, as a PNG grid,
 // and optionally the whole videos as an animated GIF.
-import { writeGif, writeGrid } from "../report/image.js";
+import { writeGif, writeGrid } from "../modality/image-grid.js";
 import { lastFrames } from "../train/data.js";
 import { closeRun, openRun, sampleVideos } from "../train/run-dir.js";
 import { type FlagSpecs, flagName, parseCommand, UsageError } from "./args.js";

@@ -3,7 +3,7 @@
 // spec's informativeness per frame (src/video/metrics.ts) as a table or JSON.
 import type { BenchCase } from "../bench/cases.js";
 import { loadDataset, type ImageSet } from "../data/index.js";
-import { writeGif, writeVideoGrid } from "../report/image.js";
+import { writeGif, writeVideoGrid } from "../modality/image-grid.js";
 import { type Tensor, fromTyped, manualSeed, rand, randperm, tidy } from "../tensor/index.js";
 import {
   type SpecMetrics,

@@ -28,7 +28,7 @@ export const CIFAR10_CLASSES = [
   "truck",
 ];
 
-export const CIFAR_RECORD = 1 + 3072;
+const CIFAR_RECORD = 1 + 3072;
 
 /** Parses one or more concatenated CIFAR-10 binary batches; `name` is used in error messages. */
 export function parseCifarBin(

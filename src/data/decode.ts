@@ -28,7 +28,7 @@ export interface DecodeSpec {
 }
 
 /** Copies one HWC image into `dst` at `offset` as C planes of H*W (the only per-pixel loop, one pass). */
-export function hwcToChw(src: Uint8Array, dst: Uint8Array, offset: number, hw: number, c: number): void {
+function hwcToChw(src: Uint8Array, dst: Uint8Array, offset: number, hw: number, c: number): void {
   if (c === 1) {
     dst.set(src.subarray(0, hw), offset);
     return;
@@ -91,7 +91,7 @@ async function run(img: sharp.Sharp, spec: DecodeSpec): Promise<Buffer> {
 }
 
 /** Writes RGB (HWC) as one luma plane at `offset`: ITU-R 601 weights in 16-bit fixed point, as PIL's convert("L"). */
-export function rgbToLuma(src: Uint8Array, dst: Uint8Array, offset: number, hw: number): void {
+function rgbToLuma(src: Uint8Array, dst: Uint8Array, offset: number, hw: number): void {
   for (let p = 0, q = 0; p < hw; p++, q += 3) {
     dst[offset + p] = (src[q]! * 19595 + src[q + 1]! * 38470 + src[q + 2]! * 7471 + 0x8000) >>> 16;
   }

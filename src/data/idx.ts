@@ -68,7 +68,7 @@ export function parseIdx(buf: Uint8Array, name: string): IdxArray {
 }
 
 /** Decompresses when gzip, then parses. */
-export async function decodeIdx(bytes: Buffer, name: string): Promise<IdxArray> {
+async function decodeIdx(bytes: Buffer, name: string): Promise<IdxArray> {
   let buf: Uint8Array = bytes;
   if (isGzip(bytes)) {
     try {

@@ -34,20 +34,13 @@ import { Progress } from "./progress.js";
 import { openSource, type Source, type SourceFile } from "./source.js";
 import type { DatasetInfo, ImageSet, SourceFormat, SplitData } from "./types.js";
 
-export type { DatasetInfo, ImageSet, SourceFormat, SplitData, SplitName } from "./types.js";
-export {
-  Progress,
-  formatCount,
-  formatDuration,
-  type ProgressOptions,
-  type ProgressFields,
-} from "./progress.js";
-export { readIdx, parseIdx, type IdxArray, MNIST_CLASSES, FASHION_MNIST_CLASSES } from "./idx.js";
+export type { ImageSet, SplitData } from "./types.js";
+export { Progress, formatCount, formatDuration } from "./progress.js";
+export { readIdx, parseIdx, MNIST_CLASSES } from "./idx.js";
 export { parseCifarBin, CIFAR10_CLASSES } from "./cifar.js";
-export { CELEBA_CROP, CELEBA_SPLITS, IMAGE_EXTENSIONS } from "./images.js";
 export { readTar, type TarEntry } from "./tar.js";
-export { CACHE_FORMAT_VERSION, cacheRoot, defaultCacheDir, readCache, writeCache } from "./cache.js";
-export { repoRoot, dataRoots, candidatePaths } from "./paths.js";
+export { CACHE_FORMAT_VERSION, cacheRoot, readCache, writeCache } from "./cache.js";
+export { repoRoot } from "./paths.js";
 export { DataError } from "../tensor/errors.js";
 
 export const datasetNames = ["mnist", "fashion-mnist", "cifar10", "celeba64"] as const;

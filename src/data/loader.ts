@@ -42,7 +42,7 @@ export function epochOrder(n: number, seed: number, epoch: number): { order: Int
 }
 
 /** Copies the images at `indices` into one uint8 batch (B, C, H, W). */
-export function gather(set: ImageSet, indices: ArrayLike<number>): Uint8Array {
+function gather(set: ImageSet, indices: ArrayLike<number>): Uint8Array {
   const size = set.c * set.h * set.w;
   const out = new Uint8Array(indices.length * size);
   for (let i = 0; i < indices.length; i++) {

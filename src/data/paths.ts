@@ -38,7 +38,7 @@ export function repoRoot(): string {
   return dir;
 }
 
-export function dataRoots(): string[] {
+function dataRoots(): string[] {
   const roots: string[] = [];
   if (process.env.LASTFRAME_DATA) roots.push(path.resolve(process.env.LASTFRAME_DATA));
   roots.push(path.resolve(repoRoot(), "../shared/datasets"));

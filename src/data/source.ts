@@ -37,7 +37,7 @@ export interface Source {
 
 const ARCHIVE_RE = /\.(tar\.gz|tgz|tar)$/i;
 
-export function isArchivePath(p: string): boolean {
+function isArchivePath(p: string): boolean {
   return ARCHIVE_RE.test(p);
 }
 

@@ -31,7 +31,7 @@ export function autoBatch(bytesPerImage: number): number {
 }
 
 /** Images start..start+count as a uint8 tensor (count, C, H, W). */
-export function imageBatch(set: Images, start: number, count: number): Tensor {
+function imageBatch(set: Images, start: number, count: number): Tensor {
   const per = set.c * set.h * set.w;
   return fromTyped(set.images.subarray(start * per, (start + count) * per), [count, set.c, set.h, set.w]);
 }

@@ -24,8 +24,8 @@ import { decodeStateDict } from "./pth.js";
 /** pytorch-fid's release asset; its name carries the first 8 hex digits of its sha256. */
 export const FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth";
 export const FID_WEIGHTS_URL = `https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/${FID_WEIGHTS_FILE}`;
-export const FID_WEIGHTS_SHA256_PREFIX = "6726825d";
-export const INCEPTION_SIZE = 299;
+const FID_WEIGHTS_SHA256_PREFIX = "6726825d";
+const INCEPTION_SIZE = 299;
 export const INCEPTION_DIMS = 2048;
 
 type Pair = [number, number];

@@ -12,7 +12,7 @@ import { readZipDirectory, zipEntryData } from "./zip.js";
 const MAGIC = "\x93NUMPY";
 
 /** One .npy array as float64, row-major. */
-export function parseNpy(buf: Buffer, source: string): { shape: number[]; data: Float64Array } {
+function parseNpy(buf: Buffer, source: string): { shape: number[]; data: Float64Array } {
   const fail = (why: string) => new CheckpointError(`${source} is not a readable .npy array: ${why}`);
   if (buf.length < 10 || buf.toString("latin1", 0, 6) !== MAGIC) throw fail("no \\x93NUMPY magic");
   const major = buf[6]!;

@@ -32,7 +32,7 @@ export function kthNeighbourRadii(points: Tensor, k: number): Tensor {
 }
 
 /** Fraction of `queries` within the radius of at least one of `centres`. */
-export function fractionInside(queries: Tensor, centres: Tensor, radii: Tensor): number {
+function fractionInside(queries: Tensor, centres: Tensor, radii: Tensor): number {
   return tidy(() => {
     let inside = 0;
     for (let start = 0; start < queries.size(0); start += BLOCK) {

@@ -1,5 +1,5 @@
-// Finds and loads lastframe's native addon (native/build/Release/lastframe.node), with a failure message that
-// says how to fix it, then applies process-wide defaults (thread count).
+// Finds and loads lastframe's native addon (native/build/Release/lastframe.node, or $LASTFRAME_ADDON), with a
+// failure message that says how to fix it, then applies process-wide defaults (thread count).
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -29,13 +29,18 @@ function load(): Binding {
   // jobs of `experiment --jobs`) size their pools from their own LASTFRAME_THREADS, not from this process's.
   const ownDefault = process.env.OPENBLAS_NUM_THREADS === undefined;
   if (ownDefault) process.env.OPENBLAS_NUM_THREADS = String(threads);
-  const file = resolve(packageRoot, "native/build/Release/lastframe.node");
+  // $LASTFRAME_ADDON: an addon built elsewhere (README "Engine"); otherwise the one npm's install step built.
+  const file = process.env.LASTFRAME_ADDON
+    ? resolve(process.env.LASTFRAME_ADDON)
+    : resolve(packageRoot, "native/build/Release/lastframe.node");
   const require = createRequire(import.meta.url);
   let binding: Binding;
   try {
     binding = require(file) as Binding;
   } catch (err) {
     const why = existsSync(file) ? (err as Error).message.split("\n")[0] : `${file} does not exist`;
+    // The message carries the cause's first line; attaching the whole cause would print dlopen's noise too.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(
       [
         `Could not load lastframe's addon: ${why}`,
@@ -43,6 +48,7 @@ function load(): Binding {
         "- Install libtorch and build the addon: bash scripts/setup.sh",
         "- Or by hand: apt-get install -y libtorch-dev libopenblas-dev && npm run build:native",
         "- For a libtorch you downloaded (e.g. with CUDA): LIBTORCH=/path/to/libtorch npm run build:native",
+        "- Or use an addon built elsewhere: LASTFRAME_ADDON=/path/to/lastframe.node",
       ].join("\n"),
     );
   } finally {

@@ -3,13 +3,11 @@
  * scripts and no external requests (a Content-Security-Policy meta tag enforces both). All text
  * coming from `ReportData` is escaped.
  */
+import { ArgumentError } from "../tensor/errors.js";
 import { writeFileAtomicAsync } from "../util/atomic.js";
 import { formatCell, isNumericColumn, type Cell } from "./markdown.js";
 import { escapeXml, lineChart, type LineChartOptions } from "./svg.js";
-import { fail, nonEmptyString } from "./validate.js";
-
-export type { Cell } from "./markdown.js";
-export { formatMeanStd } from "./markdown.js";
+import { fail, nonEmptyString } from "../util/validate.js";
 
 export interface ReportTable {
   title: string;
@@ -80,7 +78,7 @@ export interface ReportData {
 }
 
 /** Escape text for HTML element content and attribute values. */
-export const escapeHtml = escapeXml;
+const escapeHtml = escapeXml;
 
 /** Detect an image type from its magic bytes. */
 export function detectImageMime(data: Uint8Array): ImageMime | undefined {
@@ -93,7 +91,7 @@ export function detectImageMime(data: Uint8Array): ImageMime | undefined {
   return undefined;
 }
 
-export function dataUri(mime: string, data: Uint8Array | string): string {
+function dataUri(mime: string, data: Uint8Array | string): string {
   const buf =
     typeof data === "string"
       ? Buffer.from(data, "utf8")
@@ -238,7 +236,7 @@ function renderImage(im: ReportImage, gi: number, k: number): string {
   if (typeof im !== "object" || im === null) fail("object {data}", name, im);
   if (!(im.data instanceof Uint8Array)) fail("Uint8Array", `${name}.data`, im.data);
   const mime = im.mime ?? detectImageMime(im.data);
-  if (!mime) throw new TypeError(`Could not detect the image type of ${name}.data; pass mime explicitly`);
+  if (!mime) throw new ArgumentError(`Could not detect the image type of ${name}.data; pass mime explicitly`);
   const alt = im.alt ?? im.caption ?? "";
   const width =
     im.width !== undefined

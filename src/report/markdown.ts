@@ -1,7 +1,7 @@
 /**
  * Markdown tables and mean ± std aggregation over runs (e.g. several seeds per configuration).
  */
-import { fail, nonNegativeInt } from "./validate.js";
+import { fail, nonNegativeInt } from "../util/validate.js";
 
 export type Cell = string | number | boolean | null | undefined;
 
@@ -139,7 +139,7 @@ export function aggregateTable(
 }
 
 /** Whether a cell reads as a number ("1.5", "-2", "0.31 ± 0.02", "NaN"), for right alignment. */
-export function looksNumeric(v: Cell): boolean {
+function looksNumeric(v: Cell): boolean {
   return typeof v === "number" || (typeof v === "string" && /^[-+−]?(\d|\.\d|NaN|∞)/.test(v.trim()));
 }
 

@@ -3,7 +3,7 @@
  * sweeps). Missing points (null, undefined, NaN, ±Infinity, and values <= 0 on a log axis) break
  * the line; isolated points are drawn as dots so a single-point series is still visible.
  */
-import { fail, positiveInt } from "./validate.js";
+import { fail, positiveInt } from "../util/validate.js";
 
 export type MaybeNumber = number | null | undefined;
 

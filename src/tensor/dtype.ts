@@ -1,4 +1,5 @@
 // Tensor element types. Codes are c10::ScalarType values (native/addon.cc passes them straight to libtorch).
+import { ArgumentError } from "./errors.js";
 
 export type DType =
   "uint8" | "int8" | "int16" | "int32" | "int64" | "float16" | "float32" | "float64" | "bool" | "bfloat16";
@@ -23,7 +24,7 @@ export const dtypes = Object.keys(codes) as DType[];
 export function dtypeCode(d: DType): number {
   const c = codes[d];
   if (c === undefined)
-    throw new TypeError(`Expected one of ${dtypes.join(", ")} for dtype but received ${String(d)}`);
+    throw new ArgumentError(`Expected one of ${dtypes.join(", ")} for dtype but received ${String(d)}`);
   return c;
 }
 

@@ -3,7 +3,8 @@
 /* eslint-disable */
 import type { Handle } from "../native/binding.js";
 import type { DType } from "./dtype.js";
-import { callOp, wrap, handles, optHandle, optHandles, optDtype, type Tensor } from "./tensor.js";
+import { callOp, wrap, handles, optHandle, optHandles, optDtype } from "./call.js";
+import type { Tensor } from "./tensor.js";
 
 /** aten::zeros(SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor */
 export function zeros(size: number[], dtype?: DType | null, layout?: number | null, device?: string | null, pin_memory?: boolean | null): Tensor {

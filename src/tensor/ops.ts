@@ -1,10 +1,11 @@
 // Functional API: tensor creation, neural-network ops with options objects, and global state (seed, threads,
 // grad mode). Argument checks here name the function and the argument; libtorch checks the rest.
 import { native } from "../native/load.js";
+import { wrap } from "./call.js";
 import { type DType, type TypedArray, arrayTypeOf, dtypeCode, dtypeOfArray } from "./dtype.js";
 import { ArgumentError, check, expected, isNonNegativeInt } from "./errors.js";
 import * as ops from "./ops.gen.js";
-import { type Reduction, type Shape, Tensor, checkDevice, reductionCode, wrap } from "./tensor.js";
+import { type Reduction, type Shape, Tensor, checkDevice, reductionCode } from "./tensor.js";
 
 export interface Creation {
   dtype?: DType;

@@ -4,41 +4,11 @@
 // scope, except the in-place methods (trailing `_`), which return `this`.
 import type { Handle } from "../native/binding.js";
 import { native } from "../native/load.js";
-import { type DType, type TypedArray, arrayTypeOf, dtypeCode, dtypeOf } from "./dtype.js";
+import { setTensorFactory } from "./call.js";
+import { type DType, type TypedArray, arrayTypeOf, dtypeOf } from "./dtype.js";
 import { ArgumentError, TorchError, check } from "./errors.js";
 import * as ops from "./ops.gen.js";
 import { track } from "./scope.js";
-
-// ***** calling operators *****
-
-const opIds: number[] = [];
-
-/** Calls an ATen operator; `index` is the generated op's slot, so each schema is resolved once. */
-export function callOp(index: number, name: string, overload: string, args: unknown[]): unknown {
-  let id = opIds[index];
-  if (id === undefined) id = opIds[index] = native.resolveOp(name, overload);
-  try {
-    return native.call(id, args);
-  } catch (err) {
-    throw new TorchError((err as Error).message);
-  }
-}
-
-export function wrap(h: Handle): Tensor {
-  return new Tensor(h);
-}
-export function handles(ts: readonly Tensor[]): Handle[] {
-  return ts.map((t) => t.handle);
-}
-export function optHandle(t: Tensor | null | undefined): Handle | null {
-  return t ? t.handle : null;
-}
-export function optHandles(ts: readonly (Tensor | null)[]): (Handle | null)[] {
-  return ts.map(optHandle);
-}
-export function optDtype(d: DType | null | undefined): number | null {
-  return d ? dtypeCode(d) : null;
-}
 
 export type Shape = readonly number[];
 export type TensorLike = Tensor | number;
@@ -593,6 +563,9 @@ export class Tensor {
     return this;
   }
 }
+
+// The generated operators make their results through call.ts's wrap().
+setTensorFactory((h) => new Tensor(h));
 
 /** In-place ops return an alias of `self`: drop that extra handle at once. */
 function inplace(alias: Tensor): void {

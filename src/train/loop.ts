@@ -24,7 +24,7 @@ import { type ImageSet, Progress, repoRoot } from "../data/index.js";
 import { getFamily } from "../models/registry.js";
 import type { TrainableModel } from "../models/model.js";
 import { AdamW, Ema, clipGradNorm, warmupCosine } from "../nn/index.js";
-import { writeGrid, writeVideoGrid } from "../report/image.js";
+import { writeGrid, writeVideoGrid } from "../modality/image-grid.js";
 import {
   type Tensor,
   ArgumentError,

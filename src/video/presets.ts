@@ -39,7 +39,7 @@
 //   shuffle-control  expressive's videos with frames 1 … T - 1 taken from the video of another image in the
 //                    batch: every frame has expressive's marginal statistics and temporal structure, and the
 //                    model sees as many real-image frames, but none of them says anything about the last frame.
-import type { OpInput, SpecInput } from "./spec.js";
+import type { OpInput, SpecInput } from "./spec-input.js";
 
 const expressive = (): SpecInput => ({
   ops: [

@@ -38,9 +38,9 @@ import {
   resolveParams,
 } from "./operators.js";
 import { presets } from "./presets.js";
+import type { DrawMode, MixInput, OpInput, Order, SpecInput, StrengthInput } from "./spec-input.js";
 
-export type DrawMode = "frame" | "video";
-export type Order = "direct" | "chain";
+export type { DrawMode, MixInput, OpInput, Order, SpecInput, StrengthInput };
 
 /** A speed drawn once per video from [min, max]; frame t gets strength (T - t) · speed, at most 1. */
 export interface Velocity {
@@ -75,33 +75,6 @@ export interface VideoSpec {
   order: Order;
   ops: Term[];
   shuffle: boolean;
-}
-
-/** What users write: every key optional, schedules unresolved. */
-export type StrengthInput =
-  | number
-  | number[]
-  | { schedule?: "linear" | "cosine" | "geometric" | "velocity"; min?: number; max?: number };
-export interface OpInput {
-  op: OperatorName;
-  strength?: StrengthInput;
-  jitter?: number;
-  draws?: DrawMode;
-  marginal?: boolean;
-  params?: Record<string, number | string>;
-}
-export interface MixInput {
-  op: "mix";
-  of: OpInput[];
-  weights?: number[];
-  draws?: DrawMode;
-}
-export interface SpecInput {
-  name?: string;
-  frames?: number;
-  order?: Order;
-  ops?: (OpInput | MixInput)[];
-  shuffle?: boolean;
 }
 
 export const presetNames: readonly string[] = Object.keys(presets);

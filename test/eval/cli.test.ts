@@ -150,7 +150,7 @@ test("lastframe eval prints a table; --no-write leaves the folder alone", () => 
     r.stdout,
     new RegExp(`\\nfd +\\d+(\\.\\d+)?  featnet mnist ${featnetId} \\(test accuracy \\d+\\.\\d%\\)\\n`),
   );
-  assert.match(r.stdout, /\nprecision +0(\.\d+)?  k = 3\nrecall +0(\.\d+)?  k = 3\n$/);
+  assert.match(r.stdout, /\nprecision +0(\.\d+)? {2}k = 3\nrecall +0(\.\d+)? {2}k = 3\n$/);
   assert.equal(existsSync(path.join(folder("inverted"), "eval.json")), false);
 });
 

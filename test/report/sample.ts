@@ -1,11 +1,11 @@
 /** A realistic sample report used by the HTML and browser tests. */
 import type { ReportData } from "../../src/report/html.js";
-import { encodeGif, encodePng, encodeVideoGrid } from "../../src/report/image.js";
+import { encodeGif, encodePng, encodeVideoGrid } from "../../src/modality/image-grid.js";
 import { aggregate, aggregateTable } from "../../src/report/markdown.js";
 import { mulberry32 } from "../../src/util/random.js";
 
 /** N pseudo videos (T frames, clean image last) of c x s x s rings, noise fading out over time. */
-export function pseudoVideos(n: number, t: number, c: 1 | 3, s: number, seed = 1): Uint8Array {
+function pseudoVideos(n: number, t: number, c: 1 | 3, s: number, seed = 1): Uint8Array {
   const rand = mulberry32(seed);
   const out = new Uint8Array(n * t * c * s * s);
   for (let i = 0; i < n; i++) {

@@ -3,29 +3,29 @@
 // prior's last-frame NLL is its NLL of the image's codes; a video prior's is that of the last frame's codes given the
 // true earlier frames, which is what the pseudo video's extra information buys, before sampling's own errors in
 // the earlier frames. Each run codes with its own VQ-VAE, so compare rows as nats per code of different codebooks.
-//   node scripts/prior-nll.js <suite folder>...     (needs the run folders, which are not committed)
+//   npm run build && node dist/tools/prior-nll.js <suite folder>...     (needs the run folders, which are not committed)
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { runRow } from "../dist/src/experiments/aggregate.js";
-import { meanStd } from "../dist/src/report/markdown.js";
-import { readMetrics } from "../dist/src/train/run-dir.js";
+import { type SuiteResults, runRow } from "../src/experiments/aggregate.js";
+import { meanStd } from "../src/report/markdown.js";
+import { type MetricRecord, readMetrics } from "../src/train/run-dir.js";
 
 const dirs = process.argv.slice(2);
 if (!dirs.length) {
-  console.error("usage: node scripts/prior-nll.js <suite folder (holds runs/)>...");
+  console.error("usage: node dist/tools/prior-nll.js <suite folder (holds runs/)>...");
   process.exit(2);
 }
 
 /** The last prior evaluation in a run's metrics.jsonl, or undefined if the prior was never evaluated. */
-function finalPriorEval(run) {
+function finalPriorEval(run: string): MetricRecord | undefined {
   const records = readMetrics(run).filter(
     (r) => r.type === "eval" && typeof r.last_nats_per_code === "number",
   );
   return records[records.length - 1];
 }
 
-const fmt = (xs) => {
-  const { mean, std } = meanStd(xs);
+const fmt = (xs: unknown[]): string => {
+  const { mean, std } = meanStd(xs as number[]);
   return xs.length > 1 ? `${mean.toFixed(3)} ± ${std.toFixed(3)}` : mean.toFixed(3);
 };
 
@@ -38,18 +38,17 @@ for (const dir of dirs) {
     process.exit(2);
   }
   const resultsPath = join(dir, "results.json");
-  const labels = new Map(
-    existsSync(resultsPath)
-      ? JSON.parse(readFileSync(resultsPath, "utf8")).runs.map((r) => [r.row, r.label])
-      : [],
-  );
-  const rows = new Map([...labels.keys()].map((row) => [row, []]));
+  const results = existsSync(resultsPath)
+    ? (JSON.parse(readFileSync(resultsPath, "utf8")) as SuiteResults)
+    : undefined;
+  const labels = new Map((results?.runs ?? []).map((r) => [r.row, r.label]));
+  const rows = new Map<string, MetricRecord[]>([...labels.keys()].map((row) => [row, []]));
   for (const name of readdirSync(runsDir).sort()) {
     const e = finalPriorEval(join(runsDir, name));
     if (!e) continue;
     const row = runRow(name);
     if (!rows.has(row)) rows.set(row, []);
-    rows.get(row).push(e);
+    rows.get(row)!.push(e);
   }
   console.log(`\n${dir}\n`);
   console.log("| row | configuration | last frame, nats/code | all frames, nats/code | step | runs |");

@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { findResults, reportData } from "../../src/report/collect.js";
+import { findResults, reportData } from "../../src/experiments/collect.js";
 import { PALETTE, lineChart } from "../../src/report/svg.js";
 
 const runResult = (row: string, label: string, seed: number) => ({

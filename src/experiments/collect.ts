@@ -1,5 +1,6 @@
 // Gathers what `lastframe report` shows from folders on disk: suite results (results.json), run folders
-// (config.json, metrics.jsonl, samples/*.png|gif, eval.json) found below the given paths.
+// (config.json, metrics.jsonl, samples/*.png|gif, eval.json) found below the given paths. It knows suites, so it
+// lives here and hands report/ plain data (ReportData) to render.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { datasetNames } from "../data/index.js";
@@ -11,13 +12,13 @@ import {
   suiteMarkdown,
   suiteTable,
   suiteTitle,
-} from "../experiments/aggregate.js";
-import { readSuiteResults } from "../experiments/reuse.js";
-import { budgets, suiteNames } from "../experiments/suites.js";
+} from "./aggregate.js";
+import { readSuiteResults } from "./reuse.js";
+import { budgets, suiteNames } from "./suites.js";
 import { DataError } from "../tensor/errors.js";
 import { type MetricRecord, readMetrics } from "../train/run-dir.js";
-import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "./html.js";
-import { PALETTE } from "./svg.js";
+import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "../report/html.js";
+import { PALETTE } from "../report/svg.js";
 
 export interface Found {
   suites: { dir: string; results: SuiteResults }[];

@@ -12,7 +12,7 @@ import {
   writeGif,
   writeGrid,
   writeVideoGrid,
-} from "../../src/report/image.js";
+} from "../../src/modality/image-grid.js";
 
 let dir = "";
 before(async () => {
@@ -236,7 +236,7 @@ describe("validation", () => {
       message: "Expected images to have length 72 (n*c*h*w = 2*3*3*4) but received length 70",
     });
     await assert.rejects(encodePng(new Float32Array(72) as unknown as Uint8Array, shape), {
-      name: "TypeError",
+      name: "ArgumentError",
       message: "Expected Uint8Array for images but received a Float32Array of length 72 (object)",
     });
     await assert.rejects(encodeGif(new Uint8Array(10), { n: 1, t: 2, c: 1, h: 2, w: 2 }), {

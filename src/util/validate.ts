@@ -1,12 +1,14 @@
 /**
- * Small argument-validation helpers shared by the report layer.
+ * Small argument-validation helpers for plain-data inputs (reports, image grids, GIFs).
  *
  * Error messages follow one pattern so that they are easy to read and to pin in tests:
- * `Expected <what> for <name> but received <value> (<type>)`.
+ * `Expected <what> for <name> but received <value> (<type>)`. They throw ArgumentError, the error of a user
+ * mistake, which the CLI prints as one line (exit 2).
  */
+import { ArgumentError } from "../tensor/errors.js";
 
 /** Short, human readable rendering of an arbitrary value for an error message. */
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null) return "null (null)";
   if (value === undefined) return "undefined (undefined)";
   switch (typeof value) {
@@ -35,7 +37,7 @@ export function describeValue(value: unknown): string {
 }
 
 export function fail(what: string, name: string, value: unknown): never {
-  throw new TypeError(`Expected ${what} for ${name} but received ${describeValue(value)}`);
+  throw new ArgumentError(`Expected ${what} for ${name} but received ${describeValue(value)}`);
 }
 
 export function positiveInt(value: unknown, name: string): number {

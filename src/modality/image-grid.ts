@@ -1,6 +1,7 @@
 /**
- * Image outputs for reports: PNG grids of images, PNG grids of videos (one row per video) and
- * animated GIFs that play N videos side by side.
+ * Image files out: PNG grids of images, PNG grids of videos (one row per video) and animated GIFs that play
+ * N videos side by side — what training writes as samples and what reports and the CLI show. It sits at the
+ * modality level (below train/, which writes sample grids) rather than in report/, which only renders.
  *
  * Everything works on plain `Uint8Array`s in NCHW (images) or NTCHW (videos) layout with 1 (grey)
  * or 3 (RGB) channels, so this module has no dependency on the tensor layer. Encoding is done by
@@ -17,7 +18,7 @@ import {
   nonNegativeNumber,
   positiveInt,
   positiveNumber,
-} from "./validate.js";
+} from "../util/validate.js";
 
 /** Shape of an NCHW uint8 image batch. */
 export interface ImageShape {
@@ -228,7 +229,7 @@ function compose(
 }
 
 /** Lay out an NCHW batch as a grid (row-major, `cols` per row) and return the raw HWC canvas. */
-export function gridImage(images: Uint8Array, shape: ImageShape, opts?: GridOptions): RawImage {
+function gridImage(images: Uint8Array, shape: ImageShape, opts?: GridOptions): RawImage {
   const { n, c, h, w } = checkImageShape(shape);
   const data = checkBuffer(images, "images", { n, c, h, w });
   const layout = checkLayout(opts);
@@ -240,7 +241,7 @@ export function gridImage(images: Uint8Array, shape: ImageShape, opts?: GridOpti
 }
 
 /** Lay out an NTCHW batch with one row per video and one column per frame. */
-export function videoGridImage(frames: Uint8Array, shape: VideoShape, opts?: VideoGridOptions): RawImage {
+function videoGridImage(frames: Uint8Array, shape: VideoShape, opts?: VideoGridOptions): RawImage {
   const { n, t, c, h, w } = checkVideoShape(shape);
   const data = checkBuffer(frames, "frames", { n, t, c, h, w });
   const layout = checkLayout(opts);

@@ -1,0 +1,47 @@
+// Dispatch helpers that the generated operators (ops.gen.ts) call: resolve an ATen schema once, call it through
+// the addon's one boxed entry point, and convert handles ↔ tensors. They live apart from the Tensor class so that
+// ops.gen.ts does not import tensor.ts, whose methods are the generated operators: tensor.ts registers its
+// constructor here when it loads (`setTensorFactory`), and ops.gen.ts refers to the class only as a type.
+import type { Handle } from "../native/binding.js";
+import { native } from "../native/load.js";
+import { type DType, dtypeCode } from "./dtype.js";
+import { TorchError } from "./errors.js";
+import type { Tensor } from "./tensor.js";
+
+const opIds: number[] = [];
+
+/** Calls an ATen operator; `index` is the generated op's slot, so each schema is resolved once. */
+export function callOp(index: number, name: string, overload: string, args: unknown[]): unknown {
+  let id = opIds[index];
+  if (id === undefined) id = opIds[index] = native.resolveOp(name, overload);
+  try {
+    return native.call(id, args);
+  } catch (err) {
+    throw new TorchError((err as Error).message);
+  }
+}
+
+let makeTensor: ((h: Handle) => Tensor) | undefined;
+
+/** Called once by tensor.ts, which defines the class (importing it here would make a cycle). */
+export function setTensorFactory(make: (h: Handle) => Tensor): void {
+  makeTensor = make;
+}
+
+/** A new Tensor owning `h` (registered with the current tidy() scope). */
+export function wrap(h: Handle): Tensor {
+  if (!makeTensor) throw new Error("lastframe bug: tensor.ts has not been loaded before call.ts was used");
+  return makeTensor(h);
+}
+export function handles(ts: readonly Tensor[]): Handle[] {
+  return ts.map((t) => t.handle);
+}
+export function optHandle(t: Tensor | null | undefined): Handle | null {
+  return t ? t.handle : null;
+}
+export function optHandles(ts: readonly (Tensor | null)[]): (Handle | null)[] {
+  return ts.map(optHandle);
+}
+export function optDtype(d: DType | null | undefined): number | null {
+  return d ? dtypeCode(d) : null;
+}
