@@ -121,7 +121,7 @@ test("suites hold the paper's comparison and the controls", () => {
       "hvae-distribution-augmentation-t4",
     ],
   );
-  assert.ok(compare.every((r) => r.sharedTokenizer === (r.model === "vqvae")));
+  assert.ok(compare.every((r) => Boolean(r.sharedTokenizer) === (r.model === "vqvae")));
   const row = (key: string) => compare.find((r) => r.key === key)!;
   assert.deepEqual([row("hvae-image-compute").stepsFactor, row("hvae-image-compute").frames], [4, 1]);
   assert.deepEqual(row("vqvae-distribution-augmentation-t4").hps, { attention: "none", lastFrameWeight: 0 });
