@@ -4,7 +4,6 @@
 // (a percentile bootstrap) gives its 95% interval. With 3 seeds the bootstrap distribution has only 10 distinct
 // values, so the interval is coarse — about the range of the differences; it is stated, not dressed up.
 import { mulberry32 } from "../util/random.js";
-import type { RunResult } from "./aggregate.js";
 
 export interface Interval {
   mean: number;
@@ -42,8 +41,15 @@ export interface PairedDifference extends Interval {
   metric: string;
 }
 
+/** What pairing needs of a run's record (aggregate.ts RunResult has it). */
+interface PairedRun {
+  row: string;
+  seed: number;
+  metrics: Record<string, number>;
+}
+
 /** For every row other than `against`, the paired per-seed difference of `metric` to it (seeds both have). */
-export function pairedDifferences(runs: RunResult[], against: string, metric: string): PairedDifference[] {
+export function pairedDifferences(runs: PairedRun[], against: string, metric: string): PairedDifference[] {
   const base = new Map(runs.filter((r) => r.row === against).map((r) => [r.seed, r.metrics[metric]]));
   if (base.size === 0) return [];
   const rows = [...new Set(runs.map((r) => r.row))].filter((r) => r !== against);

@@ -361,8 +361,9 @@ export function configFingerprint(cfg: RunConfig): string {
     spec,
     frames,
     framesAsImages,
-    train: train.selectBest ? train : (({ selectBest: _, ...rest }) => rest)(train),
+    train: { ...train },
   };
+  if (!train.selectBest) delete (weights.train as Partial<TrainSettings>).selectBest;
   // Which modules start from other weights changes the run; where they come from is machine-local (a path).
   if (cfg.init) weights.init = cfg.init.modules;
   return createHash("sha256").update(canonical(weights)).digest("hex").slice(0, 12);

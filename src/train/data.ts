@@ -174,7 +174,7 @@ export function scoreGenerated(
 export type EvalStats = Record<string, number | number[]>;
 
 /** `frame_bpd/1`, `frame_bpd/2`, … (as models report them) → `frame_bpd: [ … ]`. */
-export function nestFrameStats(flat: Record<string, number>): EvalStats {
+function nestFrameStats(flat: Record<string, number>): EvalStats {
   const out: EvalStats = {};
   for (const [k, v] of Object.entries(flat)) {
     const m = /^(.+)\/(\d+)$/.exec(k);

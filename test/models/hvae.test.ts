@@ -186,7 +186,9 @@ test("every latent group's KL is ≥ 0 and matches a Monte-Carlo estimate from i
 /** The image model with the video model's shared weights (everything but the context convs). */
 function imageTwin(video: HVAE): HVAE {
   const image = new HVAE(video.cfg, { ...video.shape, frames: 1 });
-  const shared = new Map([...video.stateDict()].filter(([k]) => !k.includes(".ctx.") && !k.endsWith(".time")));
+  const shared = new Map(
+    [...video.stateDict()].filter(([k]) => !k.includes(".ctx.") && !k.endsWith(".time")),
+  );
   image.loadStateDict(shared);
   return image;
 }
@@ -198,7 +200,10 @@ test("the video model has the image model's parameters plus a context conv and a
   const groups = parseDec(tiny.dec).length;
   const extra = (part: string) => names(video).filter((k) => k.includes(part));
   assert.equal(extra(".ctx.").length, groups);
-  assert.deepEqual(extra(".time:"), Array.from({ length: groups }, (_, i) => `dec.blocks.${i}.time:4,16,1,1`));
+  assert.deepEqual(
+    extra(".time:"),
+    Array.from({ length: groups }, (_, i) => `dec.blocks.${i}.time:4,16,1,1`),
+  );
   assert.deepEqual(
     names(video).filter((k) => !k.includes(".ctx.") && !k.includes(".time:")),
     names(one),
