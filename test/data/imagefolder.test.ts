@@ -190,6 +190,17 @@ test("image folder: train/test split folders, unlabelled folders, testFraction, 
   assert.equal(f2.test.n, f.test.n);
 });
 
+test("image folder: a directory symlink loop is followed once, so 2 PNGs load as 2 images", async () => {
+  const root = path.join(tempDir("loop"), "ds");
+  const blue = await solid(10, 10, 3, [0, 0, 255], "png");
+  fs.mkdirSync(path.join(root, "sub"), { recursive: true });
+  fs.writeFileSync(path.join(root, "a.png"), blue);
+  fs.writeFileSync(path.join(root, "sub", "b.png"), blue);
+  fs.symlinkSync("..", path.join(root, "sub", "up")); // sub/up/sub/up/... back to the root
+  const d = await loadDataset(root, { ...quiet(), cache: false });
+  assert.equal(d.train.n + d.test.n, 2);
+});
+
 test("image folder errors: missing path, empty folder, folder without images, plain file", async () => {
   const root = tempDir("empty");
   await assert.rejects(loadDataset(path.join(root, "nope"), quiet()), (e: Error) => {
