@@ -10,6 +10,8 @@ import type { GaussianStats } from "./frechet.js";
 import { readZipDirectory, zipEntryData } from "./zip.js";
 
 const MAGIC = "\x93NUMPY";
+// The largest array worth inflating: sigma of 8,192-dimensional features in float64 is 512 MiB.
+const MAX_NPY_BYTES = 2 ** 30;
 
 /** One .npy array as float64, row-major. */
 export function parseNpy(buf: Buffer, source: string): { shape: number[]; data: Float64Array } {
@@ -62,7 +64,7 @@ export function readNpzStats(file: string): GaussianStats {
     const e = entries.get(`${name}.npy`);
     if (!e)
       throw new CheckpointError(`${file} has no array ${name} (pytorch-fid statistics hold mu and sigma)`);
-    return parseNpy(zipEntryData(buf, e, file), `${file}:${name}.npy`);
+    return parseNpy(zipEntryData(buf, e, file, MAX_NPY_BYTES), `${file}:${name}.npy`);
   };
   const mu = array("mu"),
     sigma = array("sigma");

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type DType, Tensor, CheckpointError, dispose, fromTyped } from "../tensor/index.js";
+import { describeData } from "../tensor/errors.js";
 import type { Module } from "./module.js";
 import { arrayTypeOf } from "../tensor/dtype.js";
 
@@ -64,17 +65,10 @@ interface Entry {
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-function shown(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return v.every((x) => typeof x !== "object") ? JSON.stringify(v) : "an array";
-  if (typeof v === "object") return "an object";
-  return v === undefined ? "undefined" : JSON.stringify(v).slice(0, 80);
-}
-
 /** Checks the parsed header field by field, before anything is allocated. */
 function readHeader(header: unknown, fail: (why: string) => CheckpointError) {
   const expected = (what: string, name: string, v: unknown) =>
-    fail(`expected ${what} for ${name} but received ${shown(v)}`);
+    fail(`expected ${what} for ${name} but received ${describeData(v)}`);
   if (header === null || typeof header !== "object" || Array.isArray(header))
     throw expected("a JSON object", "the header", header);
   const metadata: Metadata = {};
@@ -93,7 +87,7 @@ function readHeader(header: unknown, fail: (why: string) => CheckpointError) {
       throw expected("an object with dtype, shape and data_offsets", `tensor ${name}`, e);
     const { dtype, shape, data_offsets: offsets } = e as Record<string, unknown>;
     const known = typeof dtype === "string" ? FROM_ST.get(dtype) : undefined;
-    if (!known) throw fail(`tensor ${name} has unsupported dtype ${shown(dtype)}`);
+    if (!known) throw fail(`tensor ${name} has unsupported dtype ${describeData(dtype)}`);
     if (!Array.isArray(shape) || !shape.every(isCount))
       throw expected("an array of non-negative integers", `shape of tensor ${name}`, shape);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[1] < offsets[0])

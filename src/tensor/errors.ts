@@ -28,6 +28,20 @@ function describe(value: unknown): string {
   return `${String(value)} (${typeof value})`;
 }
 
+/**
+ * A value read from an untrusted file, shown briefly in an error: JSON for scalars and flat arrays (cut at 80
+ * characters, so a huge field cannot flood the message), else its kind.
+ */
+export function describeData(value: unknown): string {
+  if (value === undefined) return "undefined";
+  if (typeof value === "bigint") return String(value);
+  if (value instanceof Map) return "a dict";
+  if (Array.isArray(value) && value.some((v) => v !== null && typeof v === "object")) return "an array";
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) return "an object";
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 /** The one message template for bad arguments. */
 export function expected(what: string, name: string, value: unknown): ArgumentError {
   return new ArgumentError(`Expected ${what} for ${name} but received ${describe(value)}`);
