@@ -45,6 +45,7 @@ export {
 export { readIdx, parseIdx, type IdxArray, MNIST_CLASSES, FASHION_MNIST_CLASSES } from "./idx.js";
 export { parseCifarBin, CIFAR10_CLASSES } from "./cifar.js";
 export { CELEBA_CROP, CELEBA_SPLITS, IMAGE_EXTENSIONS } from "./images.js";
+export { HELD_OUT_FRACTION, defaultSplit, withTestSplit } from "./splits.js";
 export { readTar, type TarEntry } from "./tar.js";
 export { CACHE_FORMAT_VERSION, cacheRoot, defaultCacheDir, readCache, writeCache } from "./cache.js";
 export { repoRoot, dataRoots, candidatePaths } from "./paths.js";

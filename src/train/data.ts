@@ -3,16 +3,21 @@
 // Pseudo videos come from src/video and are quantised to the 8-bit grid (the likelihood is over 8-bit pixels;
 // blur and noise leave values between levels and noise can leave [−1, 1]). The data-size control reshapes the
 // T frames of each video into T separate images, so an image model sees the same frames per step.
-import { type ImageSet, loadDataset } from "../data/index.js";
+import { type ImageSet, loadDataset, withTestSplit } from "../data/index.js";
 import { forEachBatch } from "../data/loader.js";
 import type { TrainableModel } from "../models/model.js";
 import { type Tensor, getRngState, manualSeed, setRngState, tidy } from "../tensor/index.js";
 import { makeVideos } from "../video/index.js";
 import type { RunConfig } from "./config.js";
 
-/** Loads the run's data set (named or a path), honouring data.limit. */
+/**
+ * Loads the run's data set (named or a path), honouring data.limit. Training, sampling and evaluating a run
+ * all read it here, so a folder without a test split has the same images held out as test every time.
+ */
 export async function loadRunData(cfg: RunConfig): Promise<{ train: ImageSet; test: ImageSet }> {
-  const d = await loadDataset(cfg.data.name, { limit: cfg.data.limit ?? undefined, progress: false });
+  const d = withTestSplit(
+    await loadDataset(cfg.data.name, { limit: cfg.data.limit ?? undefined, progress: false }),
+  );
   return { train: d.train, test: d.test };
 }
 
