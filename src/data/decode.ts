@@ -9,7 +9,7 @@
 
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
-import { DataError } from "../tensor/errors.js";
+import { DataError, oneLine } from "../tensor/errors.js";
 
 export interface Crop {
   left: number;
@@ -106,11 +106,7 @@ function store(rgb: Uint8Array, spec: DecodeSpec, out: Uint8Array, index: number
 
 /** libvips reports one line per failing layer; the CLI prints a single line, so they are joined. */
 function unreadable(name: string, e: unknown): DataError {
-  const why = (e as Error).message
-    .trim()
-    .split(/\s*\n\s*/)
-    .join("; ");
-  return new DataError(`Corrupt or unreadable image ${name}: ${why}`, { cause: e });
+  return new DataError(`Corrupt or unreadable image ${name}: ${oneLine((e as Error).message)}`, { cause: e });
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

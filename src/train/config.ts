@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { totalmem } from "node:os";
 import { getFamily } from "../models/registry.js";
 import type { DataShape } from "../models/model.js";
-import { ArgumentError, expected } from "../tensor/errors.js";
+import { ArgumentError, expected, oneLine } from "../tensor/errors.js";
 import { parseSpec, presetNames, type VideoSpec } from "../video/index.js";
 
 export interface TrainSettings {
@@ -147,7 +147,7 @@ export function readConfigFile(path: string): RunInput {
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw new ArgumentError(`Config file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new ArgumentError(`Config file ${path} is not valid JSON: ${oneLine((err as Error).message)}`);
   }
   if (!isObject(v)) throw new ArgumentError(`Config file ${path} must hold a JSON object`);
   for (const k of Object.keys(v))
@@ -200,8 +200,14 @@ function inRange(v: number, name: string, lo: number, hi: number): void {
  */
 export function resolveRunConfig(input: RunInput): RunConfig {
   const model = input.model ?? "hvae";
-  const family = getFamily(model);
   const preset = input.preset ?? "small";
+  // A config file may hold any JSON here; the registry expects names.
+  for (const [key, v] of [
+    ["model", model],
+    ["preset", preset],
+  ] as const)
+    if (typeof v !== "string") throw expected("a name (string)", key, v);
+  const family = getFamily(model);
   if (!(preset in family.hps))
     throw new ArgumentError(
       `Unknown preset ${JSON.stringify(preset)} for model ${model}. Valid presets: ${Object.keys(family.hps).join(", ")}`,

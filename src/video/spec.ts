@@ -28,7 +28,7 @@
 //
 // A spec without operators is the plain image: T = 1 whatever the frames argument says.
 import { existsSync, readFileSync } from "node:fs";
-import { ArgumentError, expected, isPositiveInt } from "../tensor/errors.js";
+import { ArgumentError, expected, isPositiveInt, oneLine } from "../tensor/errors.js";
 import {
   type OperatorName,
   type Params,
@@ -140,7 +140,7 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ArgumentError(`Spec file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new ArgumentError(`Spec file ${path} is not valid JSON: ${oneLine((err as Error).message)}`);
   }
 }
 
