@@ -7,6 +7,7 @@
 //     depends only on the images, so training and a later eval of the run hold out the same ones, and
 //     duplicate images sort next to each other.
 import { DataError } from "../tensor/errors.js";
+import { fnv1a } from "./common.js";
 import type { ImageSet, SplitData } from "./types.js";
 
 /** Share of a plain folder's images held out as test by withTestSplit (at least one image). */
@@ -14,12 +15,6 @@ export const HELD_OUT_FRACTION = 0.1;
 
 export function defaultSplit(data: SplitData): "train" | "test" {
   return data.test.n > 0 ? "test" : "train";
-}
-
-function fnv1a(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return h >>> 0;
 }
 
 function subset(set: ImageSet, indices: number[]): ImageSet {
