@@ -210,20 +210,21 @@ test("fuzz: safetensors", () => {
 
 test("fuzz: .pth (torch.save's zip and legacy formats, and hand-built pickles)", () => {
   const files = [fixture("state.pth"), fixture("state-legacy.pth")];
-  const built = makePth(
-    statePickle([
-      ["w", tensorRef({ numel: 6, size: [op.int(2), op.int(3)], stride: [op.int(3), op.int(1)] })],
-      ["t", tensorRef({ numel: 6, size: [op.int(3), op.int(2)], stride: [op.int(1), op.int(3)] })],
-    ]),
-    { "0": Buffer.from(new Float32Array(6).buffer) },
-    true,
-  );
-  const inputs = [...files, built];
+  const pickle = statePickle([
+    ["w", tensorRef({ numel: 6, size: [op.int(2), op.int(3)], stride: [op.int(3), op.int(1)] })],
+    ["t", tensorRef({ numel: 6, size: [op.int(3), op.int(2)], stride: [op.int(1), op.int(3)] })],
+  ]);
+  const storages = { "0": Buffer.from(new Float32Array(6).buffer) };
+  const inputs = [...files, makePth(pickle, storages, true)];
   fuzz(
     "fuzz.pth",
-    4000,
+    6000,
     2,
-    (r) => mutateBytes(inputs[Math.floor(r() * inputs.length)]!, r),
+    // A third of the mutants change only the pickle, inside an intact archive.
+    (r) =>
+      r() < 0.33
+        ? makePth(mutateBytes(pickle, r), storages)
+        : mutateBytes(inputs[Math.floor(r() * inputs.length)]!, r),
     (bytes) => decodeStateDict(bytes, "fuzz.pth"),
     true,
   );
