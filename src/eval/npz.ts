@@ -33,6 +33,8 @@ export function parseNpy(buf: Buffer, source: string): { shape: number[]; data: 
     .map((s) => s.trim())
     .filter(Boolean)
     .map(Number);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw fail(`its shape (${shapeText[1]}) is not a tuple of non-negative integers`);
   const numel = shape.reduce((a, b) => a * b, 1);
   const bytes = numel * Number(size);
   if (start + bytes > buf.length)

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { readNpzStats, writeNpzStats } from "../../src/eval/npz.js";
 import { decodeStateDict } from "../../src/eval/pth.js";
 import { decodeSafetensors, encodeSafetensors } from "../../src/nn/index.js";
 import * as T from "../../src/tensor/index.js";
@@ -226,6 +227,25 @@ test("fuzz: .pth (torch.save's zip and legacy formats, and hand-built pickles)",
         ? makePth(mutateBytes(pickle, r), storages)
         : mutateBytes(inputs[Math.floor(r() * inputs.length)]!, r),
     (bytes) => decodeStateDict(bytes, "fuzz.pth"),
+    true,
+  );
+});
+
+test("fuzz: .npz statistics", () => {
+  const file = join(root, "stats.npz");
+  const dims = 4;
+  const sigma = Float64Array.from({ length: dims * dims }, (_, i) => (i % (dims + 1) === 0 ? 1 : 0));
+  writeNpzStats(file, { n: 10, dims, mu: new Float64Array(dims), sigma });
+  const valid = readFileSync(file);
+  fuzz(
+    file,
+    1500,
+    6,
+    (r) => mutateBytes(valid, r),
+    (bytes) => {
+      writeFileSync(file, bytes);
+      return readNpzStats(file) && undefined;
+    },
     true,
   );
 });
