@@ -2,7 +2,7 @@
 // in the feature-net space and, given Inception weights, in Inception's, and caches them with their provenance
 // so that later `lastframe eval` runs only extract features of the generated images.
 import path from "node:path";
-import { loadDataset } from "../data/index.js";
+import { defaultSplit, loadDataset } from "../data/index.js";
 import { ensureFeatNet, featnetConfigFor, featnetDataSets } from "../eval/featnet-train.js";
 import { loadFidInception } from "../eval/inception.js";
 import { writeNpzStats } from "../eval/npz.js";
@@ -58,7 +58,7 @@ export async function statsCommand(argv: string[]): Promise<void> {
     throw new UsageError(
       `Expected one of ${[...featnetDataSets, "none"].join(", ")} for --featnet but received ${JSON.stringify(featnet)}`,
     );
-  const split = (f.split ?? (data.test.n > 0 ? "test" : "train")) as "test" | "train";
+  const split = (f.split ?? defaultSplit(data)) as "test" | "train";
   if (data[split].n < 2)
     throw new UsageError(
       `The ${split} split of ${data.name} has ${data[split].n} images: statistics need at least 2`,

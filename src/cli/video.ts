@@ -2,7 +2,7 @@
 // grid (one row per image, one column per frame, the image last), an optional GIF, and with --metrics the
 // spec's informativeness per frame (src/video/metrics.ts) as a table or JSON.
 import type { BenchCase } from "../bench/cases.js";
-import { loadDataset, type ImageSet } from "../data/index.js";
+import { defaultSplit, loadDataset, type ImageSet } from "../data/index.js";
 import { writeGif, writeVideoGrid } from "../modality/image-grid.js";
 import { type Tensor, fromTyped, manualSeed, rand, randperm, tidy } from "../tensor/index.js";
 import {
@@ -31,8 +31,7 @@ export const videoFlags = {
   seed: { type: "int", help: "seed for the choice of images and the corruptions", default: 0 },
   split: {
     type: "string",
-    help: "which split the images come from",
-    default: "test",
+    help: "which split the images come from (default: test, or train for a folder without one)",
     choices: ["train", "test"],
   },
   scale: { type: "int", help: "pixel upscaling in the grid and GIF (default: 2 for images under 64 pixels)" },
@@ -72,8 +71,10 @@ export async function videoCommand(argv: string[]): Promise<void> {
 
   const spec = parseSpec(f.spec, f.frames);
   const data = await loadDataset(f.data);
-  const set = data[f.split as "train" | "test"];
-  if (set.n === 0) throw new UsageError(`The ${f.split} split of ${data.name} has no images`);
+  // One split is enough to preview: a folder without split folders is used whole.
+  const split = (f.split ?? defaultSplit(data)) as "train" | "test";
+  const set = data[split];
+  if (set.n === 0) throw new UsageError(`The ${split} split of ${data.name} has no images`);
   if (spec.shuffle && Math.min(set.n, f.n) < 2)
     throw new UsageError(`${spec.name} needs at least 2 images (--n ${f.n})`);
 
@@ -91,13 +92,13 @@ export async function videoCommand(argv: string[]): Promise<void> {
     const wrote = [f.out, f.gif].filter((p) => p !== undefined).join(" and ");
     const ms = Math.round(performance.now() - t0);
     console.error(
-      `lastframe video: wrote ${wrote}: ${n} ${data.name} ${f.split} images × ${spec.frames} frames of ${spec.name} (${ms} ms)`,
+      `lastframe video: wrote ${wrote}: ${n} ${data.name} ${split} images × ${spec.frames} frames of ${spec.name} (${ms} ms)`,
     );
   }
   if (f.metrics) {
     const m = Math.min(f.metricsImages, set.n);
     if (m < 4)
-      throw new UsageError(`The metrics need at least 4 images, but ${data.name} ${f.split} has ${set.n}`);
+      throw new UsageError(`The metrics need at least 4 images, but ${data.name} ${split} has ${set.n}`);
     const t1 = performance.now();
     const images = toImages(set, order.slice(0, m));
     let metrics: SpecMetrics;
@@ -107,9 +108,8 @@ export async function videoCommand(argv: string[]): Promise<void> {
       images.dispose();
     }
     const ms = Math.round(performance.now() - t1);
-    if (f.json)
-      console.log(JSON.stringify({ data: data.name, split: f.split, seed: f.seed, spec, metrics, ms }));
-    else printMetrics(metrics, spec, `${data.name} ${f.split}`, ms);
+    if (f.json) console.log(JSON.stringify({ data: data.name, split, seed: f.seed, spec, metrics, ms }));
+    else printMetrics(metrics, spec, `${data.name} ${split}`, ms);
   }
 }
 

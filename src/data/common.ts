@@ -122,6 +122,13 @@ export async function readFiles(source: Source, rels: readonly string[]): Promis
   return out;
 }
 
+/** 32-bit FNV-1a of some bytes: a cheap, stable hash for splitting data sets deterministically. */
+export function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
+
 export function dirOf(rel: string): string {
   const i = rel.lastIndexOf("/");
   return i < 0 ? "" : rel.slice(0, i);

@@ -1,14 +1,15 @@
 // Image decoding and resampling with sharp (libvips), writing straight into a preallocated NCHW uint8 array.
 //
-// Pipeline per image: decode (failing on truncated data) -> optional EXIF auto-orientation -> optional crop ->
+// Pipeline per image: decode (failing on truncated data and on decoder warnings) -> optional EXIF auto-orientation -> optional crop ->
 // resize to h x w (fit "cover" = scale then centre-crop, "contain" = letterbox on black, "fill" = stretch) ->
 // alpha flattened onto black -> sRGB HWC bytes -> copied as 3 CHW planes, or as 1 luma plane (ITU-R 601 weights
 // on the sRGB values, like PIL's convert("L") and torchvision's Grayscale).
 // Decodes run through a small promise pool (sharp itself works on libuv threads), with libvips' per-image
 // threading and operation cache turned off while preparing: both only add overhead for many small images.
 
+import { crc32 } from "node:zlib";
 import sharp from "sharp";
-import { DataError } from "../tensor/errors.js";
+import { DataError, oneLine } from "../tensor/errors.js";
 
 export interface Crop {
   left: number;
@@ -103,6 +104,33 @@ function store(rgb: Uint8Array, spec: DecodeSpec, out: Uint8Array, index: number
   else hwcToChw(rgb, out, index * hw * 3, hw, 3);
 }
 
+/** libvips reports one line per failing layer; the CLI prints a single line, so they are joined. */
+function unreadable(name: string, e: unknown): DataError {
+  return new DataError(`Corrupt or unreadable image ${name}: ${oneLine((e as Error).message)}`, { cause: e });
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Why a PNG's chunk structure is incomplete, or null when every chunk up to IEND is whole with a good CRC.
+ * libspng decodes a PNG cut inside its last chunks (IDAT's CRC, IEND) without an error or a warning, so a
+ * truncated file would otherwise enter a data set silently.
+ */
+function pngDefect(data: Buffer): string | null {
+  let at = PNG_SIGNATURE.length;
+  while (at + 12 <= data.length) {
+    const len = data.readUInt32BE(at);
+    const type = data.toString("latin1", at + 4, at + 8);
+    const end = at + 12 + len;
+    if (end > data.length) return `truncated inside its ${type} chunk (${data.length} bytes)`;
+    if (crc32(data.subarray(at + 4, end - 4)) !== data.readUInt32BE(end - 4))
+      return `bad CRC in its ${type} chunk`;
+    if (type === "IEND") return null;
+    at = end;
+  }
+  return `truncated: no IEND chunk in its ${data.length} bytes`;
+}
+
 /**
  * Decodes an encoded image (PNG, JPEG, WebP, GIF, TIFF, AVIF) into `out` at image slot `index` (CHW).
  * Throws a DataError naming `name` when the bytes are not a readable image.
@@ -115,10 +143,12 @@ export async function decodeInto(
   index: number,
 ): Promise<void> {
   let hwc: Buffer;
+  const defect = data.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE) ? pngDefect(data) : null;
+  if (defect !== null) throw new DataError(`Corrupt or unreadable image ${name}: ${defect}`);
   try {
-    hwc = await run(sharp(data, { failOn: "truncated", autoOrient: spec.autoOrient }), spec);
+    hwc = await run(sharp(data, { failOn: "warning", autoOrient: spec.autoOrient }), spec);
   } catch (e) {
-    throw new DataError(`Corrupt or unreadable image ${name}: ${(e as Error).message.trim()}`, { cause: e });
+    throw unreadable(name, e);
   }
   store(hwc, spec, out, index);
 }
@@ -149,7 +179,7 @@ export async function probeImage(data: Buffer, name: string): Promise<{ w: numbe
     const colour = (m.channels ?? 3) - (m.hasAlpha ? 1 : 0);
     return { w, h, c: colour >= 3 ? 3 : 1 };
   } catch (e) {
-    throw new DataError(`Corrupt or unreadable image ${name}: ${(e as Error).message.trim()}`, { cause: e });
+    throw unreadable(name, e);
   }
 }
 

@@ -15,7 +15,15 @@
 // is present (-1 for images it does not list), else null.
 
 import { DataError } from "../tensor/errors.js";
-import { baseOf, dirOf, pickIndices, readFiles, type PrepareContext, type Prepared } from "./common.js";
+import {
+  baseOf,
+  dirOf,
+  fnv1a,
+  pickIndices,
+  readFiles,
+  type PrepareContext,
+  type Prepared,
+} from "./common.js";
 import { decodeInto, probeImage, withDecodeTuning, type DecodeSpec } from "./decode.js";
 import type { SourceFile } from "./source.js";
 import type { ImageSet, SplitName } from "./types.js";
@@ -45,15 +53,6 @@ interface Job {
 interface SplitPlan {
   rels: string[];
   labels: Int32Array | null;
-}
-
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
 }
 
 /** Decodes all jobs into per-split buffers; returns them with corrupt slots removed when skipCorrupt. */
@@ -164,7 +163,7 @@ export async function prepareImageFolder(
   } else {
     const frac = ctx.params.testFraction;
     for (const rel of images) {
-      const split: SplitName = frac > 0 && fnv1a(rel) / 2 ** 32 < frac ? "test" : "train";
+      const split: SplitName = frac > 0 && fnv1a(Buffer.from(rel)) / 2 ** 32 < frac ? "test" : "train";
       (bySplit[split] ??= []).push(rel);
     }
   }

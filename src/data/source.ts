@@ -91,8 +91,16 @@ class DirSource implements Source {
   private walk(): Promise<(SourceFile & { mtime: number })[]> {
     this.files ??= (async () => {
       const out: (SourceFile & { mtime: number })[] = [];
+      // Each real directory (device + inode) is walked once, under the first path that reaches it in sorted
+      // order: a symlink loop would otherwise repeat the tree until the path grows too long.
+      const seen = new Set<string>();
       const visit = async (dir: string, rel: string): Promise<void> => {
+        const st = await fs.promises.stat(dir, { bigint: true }); // inode numbers can exceed 2^53
+        const id = `${st.dev}:${st.ino}`;
+        if (seen.has(id)) return;
+        seen.add(id);
         const entries = await fs.promises.readdir(dir, { withFileTypes: true });
+        entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         for (const e of entries) {
           if (e.name.startsWith(".")) continue;
           const r = rel ? `${rel}/${e.name}` : e.name;

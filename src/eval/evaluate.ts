@@ -9,7 +9,7 @@
 // compares with published FIDs (same data and sample counts permitting).
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { type SplitData, loadDataset } from "../data/index.js";
+import { type SplitData, defaultSplit, loadDataset, withTestSplit } from "../data/index.js";
 import { closeRun, evaluateRun, openRun, sampleVideos, testVideos, type Run } from "../train/run-dir.js";
 import { type EvalStats, type VideoBytes, lastFrames } from "../train/data.js";
 import {
@@ -27,7 +27,7 @@ import { frechetDistance, gaussianStats } from "./frechet.js";
 import { INCEPTION_DIMS, loadFidInception } from "./inception.js";
 import { kernelInceptionDistance } from "./kid.js";
 import { readNpzStats } from "./npz.js";
-import { precisionRecall } from "./precision-recall.js";
+import { PR_NEIGHBOURS, precisionRecall } from "./precision-recall.js";
 import { chooseReference, referenceStats } from "./reference.js";
 import { type FeatureSpace, featnetSpace, inceptionSpace } from "./spaces.js";
 import { type FrameDistances, frameDistances } from "./frame-fd.js";
@@ -120,19 +120,29 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       );
     const featnetMetrics = o.perFrame || o.metrics.some((m) => m === "fd" || m === "kid" || m === "pr");
     const distributional = featnetMetrics || o.metrics.includes("fid");
-    // They compare distributions (means and covariances, neighbourhoods): one image has none.
-    if (distributional && !(Number.isInteger(o.n) && o.n >= 2))
-      throw expected("integer of at least 2 (images to score)", "n", o.n);
+    // They compare distributions (means and covariances, neighbourhoods): one image has none. Precision and
+    // recall look at each image's k nearest neighbours in its own set, so need k + 1 images in each.
+    const minimum = o.metrics.includes("pr") ? PR_NEIGHBOURS + 1 : 2;
+    const needs = o.metrics.includes("pr")
+      ? `pr (the ${PR_NEIGHBOURS} nearest neighbours of each image) needs at least ${minimum}`
+      : `the metrics need at least ${minimum}`;
+    if (distributional && !(Number.isInteger(o.n) && o.n >= minimum))
+      throw expected(`integer of at least ${minimum} (images to score)`, "n", o.n);
+    if (distributional && o.refN !== undefined && !(Number.isInteger(o.refN) && o.refN >= minimum))
+      throw expected(`integer of at least ${minimum} (reference images)`, "refN", o.refN);
     const needsImages = featnetMetrics || (o.metrics.includes("fid") && !o.refStats);
     const dataName = o.data ?? run?.config.data.name;
     if (needsImages && dataName === undefined)
       throw new ArgumentError(`Expected --data <name|path>: the reference images to compare ${target} with`);
-    const reference = needsImages ? await loadDataset(dataName!, { progress: o.progress }) : null;
-    // Image folders without split folders hold everything in train.
-    const split = o.split ?? (reference && reference.test.n === 0 ? "train" : "test");
-    if (reference && reference[split].n < 2)
+    const loaded = needsImages ? await loadDataset(dataName!, { progress: o.progress }) : null;
+    // A run compared with its own data set uses the test images it did not train on (held out from a folder
+    // without a test split, as in training); any other reference is a plain folder used whole.
+    const ownData = run !== null && dataName !== undefined && sameData(dataName, run.config.data.name);
+    const reference = loaded && ownData ? withTestSplit(loaded) : loaded;
+    const split = o.split ?? (reference ? defaultSplit(reference) : "test");
+    if (reference && reference[split].n < minimum)
       throw new ArgumentError(
-        `The ${split} split of ${reference.name} has ${reference[split].n} images: a reference needs at least 2`,
+        `The ${split} split of ${reference.name} has ${reference[split].n} images: ${needs}`,
       );
     const report: EvalReport = {
       target,
@@ -165,8 +175,7 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       const generated = videos
         ? { images: lastFrames(videos.frames, videos.shape), n: o.n, ...run!.image }
         : await folderImages(target, o.n, o.progress);
-      if (generated.n < 2)
-        throw new ArgumentError(`${target} holds ${generated.n} image(s): the metrics need at least 2`);
+      if (generated.n < minimum) throw new ArgumentError(`${target} holds ${generated.n} image(s): ${needs}`);
       report.timings[run ? "sampling" : "reading"] = since(t1);
       const ref = reference ? chooseReference(reference, split, o.refN ?? Math.min(o.n, generated.n)) : null;
       report.n = generated.n;
@@ -241,6 +250,9 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
     if (run) closeRun(run);
   }
 }
+
+/** Whether two data set names (or paths, however written) are the same data set. */
+const sameData = (a: string, b: string) => a === b || path.resolve(a) === path.resolve(b);
 
 /** Seconds since t0 (a performance.now() reading), to 10 ms. */
 const since = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;

@@ -3,7 +3,7 @@
 // count. The test accuracy is measured on the data set's test split and stored beside the weights.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { type ImageSet, Progress, type SplitData, loadDataset } from "../data/index.js";
+import { type ImageSet, Progress, type SplitData, loadDataset, withTestSplit } from "../data/index.js";
 import { AdamW, loadModule, saveModule, warmupCosine } from "../nn/index.js";
 import {
   CheckpointError,
@@ -207,7 +207,8 @@ export async function buildFeatNet(
     throw new DataError(
       `no feature net is defined for ${data}; feature nets exist for ${featnetDataSets.join(", ")}`,
     );
-  const split = await loadDataset(data, { progress: o.progress, limit: o.limit });
+  // Accuracy is measured on test images: held out from train when the data has no test split.
+  const split = withTestSplit(await loadDataset(data, { progress: o.progress, limit: o.limit }));
   const { net, accuracy, seconds } = trainFeatNet(cfg, split, o);
   if (accuracy < cfg.minAccuracy) {
     net.dispose();

@@ -10,6 +10,8 @@ import type { GaussianStats } from "./frechet.js";
 import { readZipDirectory, zipEntryData } from "./zip.js";
 
 const MAGIC = "\x93NUMPY";
+// The largest array worth inflating: sigma of 8,192-dimensional features in float64 is 512 MiB.
+const MAX_NPY_BYTES = 2 ** 30;
 
 /** One .npy array as float64, row-major. */
 function parseNpy(buf: Buffer, source: string): { shape: number[]; data: Float64Array } {
@@ -31,6 +33,8 @@ function parseNpy(buf: Buffer, source: string): { shape: number[]; data: Float64
     .map((s) => s.trim())
     .filter(Boolean)
     .map(Number);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw fail(`its shape (${shapeText[1]}) is not a tuple of non-negative integers`);
   const numel = shape.reduce((a, b) => a * b, 1);
   const bytes = numel * Number(size);
   if (start + bytes > buf.length)
@@ -62,7 +66,7 @@ export function readNpzStats(file: string): GaussianStats {
     const e = entries.get(`${name}.npy`);
     if (!e)
       throw new CheckpointError(`${file} has no array ${name} (pytorch-fid statistics hold mu and sigma)`);
-    return parseNpy(zipEntryData(buf, e, file), `${file}:${name}.npy`);
+    return parseNpy(zipEntryData(buf, e, file, MAX_NPY_BYTES), `${file}:${name}.npy`);
   };
   const mu = array("mu"),
     sigma = array("sigma");

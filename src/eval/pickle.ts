@@ -28,6 +28,7 @@ export interface UnpickleOptions {
 }
 
 const MARK = Symbol("mark");
+const MAX_LONG_BYTES = 64;
 
 /** Unpickles the pickle that starts at `start`; returns its value and the offset just past its STOP. */
 export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { value: unknown; end: number } {
@@ -102,9 +103,12 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
   };
   const appendItems = (list: unknown, items: unknown[]) => {
     if (!Array.isArray(list)) throw fail(`APPEND on ${describe(list)}`);
-    list.push(...items);
+    for (const item of items) list.push(item); // push(...items) overflows the call stack past ~100k items
   };
   const long = (b: Uint8Array): number | bigint => {
+    // Building a BigInt byte by byte is quadratic; data never needs more than a few bytes (a magic number).
+    if (b.length > MAX_LONG_BYTES)
+      throw fail(`an integer of ${b.length} bytes is longer than ${MAX_LONG_BYTES}`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     if (b.length && b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);

@@ -46,8 +46,11 @@ function fractionInside(queries: Tensor, centres: Tensor, radii: Tensor): number
   });
 }
 
+/** The paper's k: each sample's ball reaches its 3rd nearest neighbour, so a set needs at least 4 samples. */
+export const PR_NEIGHBOURS = 3;
+
 /** Precision and recall of generated features (M, D) against real features (N, D). */
-export function precisionRecall(real: Tensor, fake: Tensor, k = 3): PrecisionRecall {
+export function precisionRecall(real: Tensor, fake: Tensor, k = PR_NEIGHBOURS): PrecisionRecall {
   check(
     real.size(1) === fake.size(1),
     () => `precisionRecall: feature dimensions differ (${real.size(1)} and ${fake.size(1)})`,

@@ -6,6 +6,7 @@
 // Tensors are rebuilt from (storage, offset, size, stride); only the globals a state dict needs are allowed.
 import { type DType, type Tensor, CheckpointError, dispose, fromTyped } from "../tensor/index.js";
 import { arrayTypeOf, byteSize } from "../tensor/dtype.js";
+import { describeData } from "../tensor/errors.js";
 import { type PickleGlobal, PickleRef, unpickle } from "./pickle.js";
 import { isZip, readZipDirectory, zipEntryData } from "./zip.js";
 import { readCheckpointFile } from "../nn/index.js";
@@ -26,22 +27,37 @@ const STORAGE_DTYPES: Record<string, DType> = {
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
 
+// The pickle's records, kept raw while unpickling: they are checked in collectTensors, where the tensor's
+// name is known for the error message.
 class StorageRef {
   constructor(
+    readonly storageClass: string,
     readonly key: string,
-    readonly dtype: DType,
-    readonly numel: number,
+    readonly numel: unknown,
   ) {}
 }
 
 class TensorRef {
-  constructor(
-    readonly storage: StorageRef,
-    readonly offset: number,
-    readonly size: number[],
-    readonly stride: number[],
-  ) {}
+  constructor(readonly args: unknown[]) {}
 }
+
+/** A tensor record that passed every check: its view lies inside a storage of known dtype and size. */
+interface TensorView {
+  storage: { key: string; dtype: DType; numel: number };
+  offset: number;
+  size: number[];
+  stride: number[];
+  numel: number;
+}
+
+// A state dict nests a few levels (a dict of dicts of optimizer state); more means a hostile or foreign file.
+const MAX_DEPTH = 64;
+// torch stores data.pkl uncompressed; a deflated one may still hold a few MiB of names, far below this cap.
+const MAX_PICKLE_BYTES = 64 << 20;
+// Views of shared storages (tied weights) may repeat a storage a few times, but the tensors of a state dict
+// never take more than this many times the file's bytes: a pickle repeating one large view by memo
+// reference could otherwise ask for terabytes.
+const MAX_EXPANSION = 8;
 
 const storageGlobals = Object.fromEntries(
   Object.keys(STORAGE_DTYPES).map((name) => [`torch.${name}`, {}]),
@@ -51,12 +67,7 @@ const STATE_DICT_GLOBALS: Record<string, PickleGlobal> = {
   ...storageGlobals,
   // A state dict is an OrderedDict whose `_metadata` attribute (module versions) arrives by BUILD: not needed.
   "collections.OrderedDict": { call: () => new Map(), build: () => {} },
-  "torch._utils._rebuild_tensor_v2": {
-    call: ([storage, offset, size, stride]) => {
-      if (!(storage instanceof StorageRef)) throw new Error("tensor without a storage");
-      return new TensorRef(storage, offset as number, size as number[], stride as number[]);
-    },
-  },
+  "torch._utils._rebuild_tensor_v2": { call: (args) => new TensorRef(args) },
   // nn.Parameter objects (a model's parameters saved directly) hold their tensor as the first argument.
   "torch._utils._rebuild_parameter": { call: ([data]) => data },
 };
@@ -66,30 +77,78 @@ function persistentLoad(source: string) {
     // ('storage', torch.FloatStorage, key, location, numel[, view_metadata])
     if (!Array.isArray(pid) || pid[0] !== "storage" || !(pid[1] instanceof PickleRef))
       throw new CheckpointError(`${source}: unsupported persistent id in the pickle (not a tensor storage)`);
-    const dtype = STORAGE_DTYPES[pid[1].qualname.replace(/^torch\./, "")]!;
     if (pid[5] !== undefined && pid[5] !== null)
       throw new CheckpointError(
         `${source}: storage views (files saved by PyTorch before 0.4) are not supported`,
       );
-    return new StorageRef(String(pid[2]), dtype, Number(pid[4]));
+    return new StorageRef(pid[1].qualname, String(pid[2]), pid[4]);
   };
 }
 
-/** Every TensorRef in a (nested) state dict, by dotted name. */
-function collectTensors(value: unknown, prefix: string, out: Map<string, TensorRef>, source: string): void {
-  if (value instanceof TensorRef) out.set(prefix, value);
-  else if (value instanceof Map) {
-    for (const [k, v] of value) collectTensors(v, prefix ? `${prefix}.${String(k)}` : String(k), out, source);
-  } else if (prefix === "")
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isCounts = (v: unknown): v is number[] => Array.isArray(v) && v.every(isCount);
+
+/** Checks one tensor record: (storage, offset, size, stride, …) with the view inside its storage. */
+function checkTensor(ref: TensorRef, name: string, source: string): TensorView {
+  const fail = (why: string) => new CheckpointError(`${source}: ${why}`);
+  const expected = (what: string, field: string, v: unknown) =>
+    fail(`expected ${what} for ${field} of ${name} but received ${describeData(v)}`);
+  const [storage, offset, size, stride] = ref.args;
+  if (!(storage instanceof StorageRef)) throw expected("a persistent storage", "the storage", storage);
+  const cls = storage.storageClass.replace(/^torch\./, "");
+  if (!storage.storageClass.startsWith("torch.") || !Object.hasOwn(STORAGE_DTYPES, cls))
+    throw fail(
+      `expected a torch storage class for the storage of ${name} but received ${storage.storageClass}`,
+    );
+  if (!isCount(storage.numel))
+    throw expected("a non-negative integer", "the element count of the storage", storage.numel);
+  if (!isCount(offset)) throw expected("a non-negative integer", "the storage offset", offset);
+  if (!isCounts(size)) throw expected("a tuple of non-negative integers", "the size", size);
+  if (!isCounts(stride) || stride.length !== size.length)
+    throw expected(`a tuple of ${size.length} non-negative integers`, "the stride", stride);
+  const numel = size.reduce((a, b) => a * b, 1);
+  // A view never needs more elements than its storage holds (a stride-0 view could otherwise name billions).
+  if (numel > storage.numel)
+    throw fail(
+      `${name} is a view of ${numel} elements over a storage of ${storage.numel}; save it with .contiguous()`,
+    );
+  let last = offset;
+  for (let d = 0; d < size.length; d++) last += (size[d]! - 1) * stride[d]!;
+  if (numel > 0 && last >= storage.numel) throw fail(`${name} reaches past the end of its storage`);
+  return {
+    storage: { key: storage.key, dtype: STORAGE_DTYPES[cls]!, numel: storage.numel },
+    offset,
+    size,
+    stride,
+    numel,
+  };
+}
+
+/** Every tensor in a (nested) state dict, by dotted name, each checked; refuses cycles and deep nesting. */
+function collectTensors(root: unknown, source: string): Map<string, TensorView> {
+  if (!(root instanceof Map) && !(root instanceof TensorRef))
     throw new CheckpointError(
       `${source}: expected a state dict (a dict of tensors) but the file holds something else`,
     );
+  const out = new Map<string, TensorView>();
+  const open = new Set<Map<unknown, unknown>>();
+  const visit = (value: unknown, prefix: string, depth: number): void => {
+    if (value instanceof TensorRef) out.set(prefix, checkTensor(value, prefix, source));
+    if (!(value instanceof Map)) return;
+    if (open.has(value)) throw new CheckpointError(`${source}: the state dict contains itself at ${prefix}`);
+    if (depth > MAX_DEPTH)
+      throw new CheckpointError(`${source}: the state dict is nested deeper than ${MAX_DEPTH} levels`);
+    open.add(value);
+    for (const [k, v] of value) visit(v, prefix ? `${prefix}.${String(k)}` : String(k), depth + 1);
+    open.delete(value);
+  };
+  visit(root, "", 0);
+  return out;
 }
 
 /** The elements a strided view selects from its storage, row-major. */
-function materialise(ref: TensorRef, data: Uint8Array, name: string, source: string): Tensor {
-  const { storage, offset, size, stride } = ref;
-  const numel = size.reduce((a, b) => a * b, 1);
+function materialise(view: TensorView, data: Uint8Array, name: string, source: string): Tensor {
+  const { storage, offset, size, stride, numel } = view;
   const Ctor = arrayTypeOf(storage.dtype);
   const el = byteSize(storage.dtype);
   if (data.length < storage.numel * el)
@@ -99,13 +158,9 @@ function materialise(ref: TensorRef, data: Uint8Array, name: string, source: str
   // Copy into an aligned buffer: typed arrays need element alignment, the file guarantees none.
   const all = new Ctor(new Uint8Array(data.subarray(0, storage.numel * el)).buffer);
   let contiguous = true;
-  let last = offset;
   for (let d = size.length - 1, expect = 1; d >= 0; expect *= size[d]!, d--) {
     if (size[d]! > 1 && stride[d] !== expect) contiguous = false;
-    last += (size[d]! - 1) * stride[d]!;
   }
-  if (numel > 0 && (offset < 0 || last >= storage.numel))
-    throw new CheckpointError(`${source}: ${name} reaches past the end of its storage`);
   let values: typeof all;
   if (contiguous) values = all.subarray(offset, offset + numel) as typeof all;
   else {
@@ -122,34 +177,34 @@ function materialise(ref: TensorRef, data: Uint8Array, name: string, source: str
   return fromTyped(values, size, { dtype: storage.dtype });
 }
 
-function readZipCheckpoint(
-  buf: Buffer,
-  source: string,
-): { root: unknown; storage: (key: string) => Uint8Array } {
+/** A checkpoint's checked tensor records, and its storages' bytes by key (`bytes`: what the records need). */
+interface Checkpoint {
+  views: Map<string, TensorView>;
+  storage: (key: string, bytes: number) => Uint8Array;
+}
+
+function readZipCheckpoint(buf: Buffer, source: string): Checkpoint {
   const entries = readZipDirectory(buf, source);
   const pkl = [...entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (!pkl)
     throw new CheckpointError(`${source}: a zip archive without <name>/data.pkl is not a PyTorch checkpoint`);
   const prefix = pkl.slice(0, -"data.pkl".length);
-  const { value } = unpickle(zipEntryData(buf, entries.get(pkl)!, source), {
+  const { value } = unpickle(zipEntryData(buf, entries.get(pkl)!, source, MAX_PICKLE_BYTES), {
     globals: STATE_DICT_GLOBALS,
     persistentLoad: persistentLoad(source),
     source: `${source} (${pkl})`,
   });
   return {
-    root: value,
-    storage: (key) => {
+    views: collectTensors(value, source),
+    storage: (key, bytes) => {
       const e = entries.get(`${prefix}data/${key}`);
       if (!e) throw new CheckpointError(`${source}: storage ${key} is missing from the archive`);
-      return zipEntryData(buf, e, source);
+      return zipEntryData(buf, e, source, bytes);
     },
   };
 }
 
-function readLegacyCheckpoint(
-  buf: Buffer,
-  source: string,
-): { root: unknown; storage: (key: string) => Uint8Array } {
+function readLegacyCheckpoint(buf: Buffer, source: string): Checkpoint {
   const plain = (start: number) => unpickle(buf, { globals: {}, source }, start);
   // PROTO 2, then LONG1 with the 10-byte magic number.
   const magic = buf[0] === 0x80 && buf[2] === 0x8a ? plain(0) : null;
@@ -174,25 +229,24 @@ function readLegacyCheckpoint(
   if (!Array.isArray(keys.value))
     throw new CheckpointError(`${source}: the legacy storage key list is missing`);
   // Storages follow in key order, each as an int64 element count then the elements.
-  const refs = new Map<string, StorageRef>();
-  const seen = (v: unknown): void => {
-    if (v instanceof TensorRef) refs.set(v.storage.key, v.storage);
-    else if (v instanceof Map) for (const x of v.values()) seen(x);
-  };
-  seen(main.value);
+  const views = collectTensors(main.value, source);
+  const dtypes = new Map<string, DType>();
+  for (const v of views.values()) dtypes.set(v.storage.key, v.storage.dtype);
   const spans = new Map<string, Uint8Array>();
   let at = keys.end;
-  for (const key of keys.value as string[]) {
+  for (const key of (keys.value as unknown[]).map(String)) {
     if (at + 8 > buf.length) throw new CheckpointError(`${source} is truncated: storage ${key} is missing`);
     const count = Number(buf.readBigInt64LE(at));
-    const el = refs.has(key) ? byteSize(refs.get(key)!.dtype) : 1;
+    if (count < 0)
+      throw new CheckpointError(`${source}: storage ${key} has a negative element count ${count}`);
+    const el = byteSize(dtypes.get(key) ?? "uint8");
     const end = at + 8 + count * el;
     if (end > buf.length) throw new CheckpointError(`${source} is truncated inside storage ${key}`);
     spans.set(key, buf.subarray(at + 8, end));
     at = end;
   }
   return {
-    root: main.value,
+    views,
     storage: (key) => {
       const s = spans.get(key);
       if (!s) throw new CheckpointError(`${source}: storage ${key} is missing`);
@@ -203,12 +257,19 @@ function readLegacyCheckpoint(
 
 /** Reads a state dict (tensor name → tensor) from the bytes of a .pth file. */
 export function decodeStateDict(buf: Buffer, source: string): Map<string, Tensor> {
-  const { root, storage } = isZip(buf) ? readZipCheckpoint(buf, source) : readLegacyCheckpoint(buf, source);
-  const refs = new Map<string, TensorRef>();
-  collectTensors(root, "", refs, source);
+  const { views, storage } = isZip(buf) ? readZipCheckpoint(buf, source) : readLegacyCheckpoint(buf, source);
+  let total = 0;
+  for (const v of views.values()) total += v.numel * byteSize(v.storage.dtype);
+  if (total > MAX_EXPANSION * buf.length)
+    throw new CheckpointError(
+      `${source}: its tensors would take ${total} bytes, more than ${MAX_EXPANSION} times the file's ${buf.length}`,
+    );
   const out = new Map<string, Tensor>();
   try {
-    for (const [name, ref] of refs) out.set(name, materialise(ref, storage(ref.storage.key), name, source));
+    for (const [name, v] of views) {
+      const bytes = storage(v.storage.key, v.storage.numel * byteSize(v.storage.dtype));
+      out.set(name, materialise(v, bytes, name, source));
+    }
   } catch (err) {
     dispose(out);
     throw err;

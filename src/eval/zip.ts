@@ -68,6 +68,8 @@ export function readZipDirectory(buf: Buffer, source: string): Map<string, ZipEn
     const nameLen = buf.readUInt16LE(at + 28);
     const extraLen = buf.readUInt16LE(at + 30);
     const commentLen = buf.readUInt16LE(at + 32);
+    const next = at + 46 + nameLen + extraLen + commentLen;
+    if (next > buf.length) throw fail(`central directory entry ${i} runs past the end of the file`);
     const name = buf.toString("utf8", at + 46, at + 46 + nameLen);
     if (flags & 1) throw fail(`entry ${name} is encrypted`);
     const e: ZipEntry = {
@@ -77,15 +79,19 @@ export function readZipDirectory(buf: Buffer, source: string): Map<string, ZipEn
       size: buf.readUInt32LE(at + 24),
       headerOffset: buf.readUInt32LE(at + 42),
     };
-    readZip64Extra(buf, at + 46 + nameLen, extraLen, e);
+    if (!readZip64Extra(buf, at + 46 + nameLen, extraLen, e))
+      throw fail(`entry ${name} has a short zip64 field`);
     entries.set(name, e);
-    at += 46 + nameLen + extraLen + commentLen;
+    at = next;
   }
   return entries;
 }
 
-/** Zip64 extra field (id 1): 8-byte values for exactly those fields whose 4-byte slot holds 0xFFFFFFFF. */
-function readZip64Extra(buf: Buffer, start: number, len: number, e: ZipEntry): void {
+/**
+ * Zip64 extra field (id 1): 8-byte values for exactly those fields whose 4-byte slot holds 0xFFFFFFFF. False
+ * when the field is shorter than the values it must hold.
+ */
+function readZip64Extra(buf: Buffer, start: number, len: number, e: ZipEntry): boolean {
   for (let at = start; at + 4 <= start + len;) {
     const id = buf.readUInt16LE(at);
     const size = buf.readUInt16LE(at + 2);
@@ -93,6 +99,7 @@ function readZip64Extra(buf: Buffer, start: number, len: number, e: ZipEntry): v
       let p = at + 4;
       for (const key of ["size", "compressedSize", "headerOffset"] as const) {
         if (e[key] === MAX32) {
+          if (p + 8 > Math.min(at + 4 + size, start + len)) return false;
           e[key] = u64(buf, p);
           p += 8;
         }
@@ -100,10 +107,18 @@ function readZip64Extra(buf: Buffer, start: number, len: number, e: ZipEntry): v
     }
     at += 4 + size;
   }
+  return true;
 }
 
-/** An entry's bytes: a view into `buf` for stored entries, a new buffer for deflated ones. */
-export function zipEntryData(buf: Buffer, e: ZipEntry, source: string): Buffer {
+// Deflate expands at most 1032:1 (a 258-byte match in about 2 bits).
+const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * An entry's bytes: a view into `buf` for stored entries, a new buffer for deflated ones. A deflated entry is
+ * inflated only when its declared size is at most `limit` (the most the caller can use) and what its
+ * compressed bytes can hold, and inflation stops at the declared size.
+ */
+export function zipEntryData(buf: Buffer, e: ZipEntry, source: string, limit: number): Buffer {
   const fail = (why: string) => new CheckpointError(`${source}: cannot read zip entry ${e.name}: ${why}`);
   if (e.headerOffset + 30 > buf.length || buf.readUInt32LE(e.headerOffset) !== SIG.local)
     throw fail("its local header is missing");
@@ -115,7 +130,20 @@ export function zipEntryData(buf: Buffer, e: ZipEntry, source: string): Buffer {
   const raw = buf.subarray(start, start + e.compressedSize);
   if (e.method === 0) return raw;
   if (e.method === 8) {
-    const out = inflateRawSync(raw);
+    if (e.size > limit) throw fail(`it declares ${e.size} bytes, more than the ${limit} it may hold`);
+    if (e.size > MAX_DEFLATE_RATIO * e.compressedSize)
+      throw fail(
+        `it declares ${e.size} bytes, more than its ${e.compressedSize} compressed bytes can inflate to`,
+      );
+    let out: Buffer;
+    try {
+      // maxOutputLength must be positive; an empty entry inflating to 1 byte still fails the check below.
+      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
+        throw fail(`it inflates to more than its declared ${e.size} bytes`);
+      throw fail(`its deflate stream is corrupt (${(err as Error).message})`);
+    }
     if (out.length !== e.size) throw fail(`it inflates to ${out.length} bytes, not ${e.size}`);
     return out;
   }

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type DType, Tensor, CheckpointError, dispose, fromTyped } from "../tensor/index.js";
+import { describeData } from "../tensor/errors.js";
 import type { Module } from "./module.js";
 import { arrayTypeOf } from "../tensor/dtype.js";
 
@@ -55,6 +56,47 @@ export interface Loaded {
   metadata: Metadata;
 }
 
+interface Entry {
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Checks the parsed header field by field, before anything is allocated. */
+function readHeader(header: unknown, fail: (why: string) => CheckpointError) {
+  const expected = (what: string, name: string, v: unknown) =>
+    fail(`expected ${what} for ${name} but received ${describeData(v)}`);
+  if (header === null || typeof header !== "object" || Array.isArray(header))
+    throw expected("a JSON object", "the header", header);
+  const metadata: Metadata = {};
+  const entries: [string, Entry][] = [];
+  for (const [name, e] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      if (e === null || typeof e !== "object" || Array.isArray(e))
+        throw expected("an object of strings", "__metadata__", e);
+      for (const [k, v] of Object.entries(e)) {
+        if (typeof v !== "string") throw expected("a string", `__metadata__.${k}`, v);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    if (e === null || typeof e !== "object" || Array.isArray(e))
+      throw expected("an object with dtype, shape and data_offsets", `tensor ${name}`, e);
+    const { dtype, shape, data_offsets: offsets } = e as Record<string, unknown>;
+    const known = typeof dtype === "string" ? FROM_ST.get(dtype) : undefined;
+    if (!known) throw fail(`tensor ${name} has unsupported dtype ${describeData(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every(isCount))
+      throw expected("an array of non-negative integers", `shape of tensor ${name}`, shape);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[1] < offsets[0])
+      throw expected("[begin, end] with 0 <= begin <= end", `data_offsets of tensor ${name}`, offsets);
+    entries.push([name, { dtype: known, shape, begin: offsets[0], end: offsets[1] }]);
+  }
+  return { metadata, entries };
+}
+
 /** Parses a safetensors buffer; every structural problem is a CheckpointError naming `source`. */
 export function decodeSafetensors(buf: Buffer, source = "safetensors data"): Loaded {
   const fail = (why: string) => new CheckpointError(`${source} is not a valid safetensors file: ${why}`);
@@ -62,44 +104,41 @@ export function decodeSafetensors(buf: Buffer, source = "safetensors data"): Loa
   const headerLen = Number(buf.readBigUInt64LE(0));
   if (headerLen > buf.length - 8)
     throw fail(`header length ${headerLen} exceeds the file size ${buf.length} (truncated?)`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Metadata>;
+  let parsed: unknown;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString("utf8"));
+    parsed = JSON.parse(buf.subarray(8, 8 + headerLen).toString("utf8"));
   } catch {
     throw fail("the header is not valid JSON");
   }
+  const { metadata, entries } = readHeader(parsed, fail);
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
-  const metadata = (header.__metadata__ ?? {}) as Metadata;
-  const entries = Object.entries(header).filter(([k]) => k !== "__metadata__") as [
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] },
-  ][];
   // Offsets must tile the data area exactly, in order, with no gaps or overlaps.
-  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  const sorted = [...entries].sort((a, b) => a[1].begin - b[1].begin);
   let expectedStart = 0;
   for (const [name, e] of sorted) {
-    if (!Array.isArray(e.data_offsets) || e.data_offsets[0] !== expectedStart)
-      throw fail(`tensor ${name} does not start where the previous one ends`);
-    expectedStart = e.data_offsets[1];
+    if (e.begin !== expectedStart) throw fail(`tensor ${name} does not start where the previous one ends`);
+    expectedStart = e.end;
   }
   if (expectedStart !== dataLen)
     throw fail(`the tensors cover ${expectedStart} bytes but the data area has ${dataLen} (truncated?)`);
-  const tensors = new Map<string, Tensor>();
   for (const [name, e] of entries) {
-    const dtype = FROM_ST.get(e.dtype);
-    if (!dtype) throw fail(`tensor ${name} has unsupported dtype ${e.dtype}`);
-    const [begin, end] = e.data_offsets;
-    const Ctor = arrayTypeOf(dtype);
-    const numel = e.shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== numel * Ctor.BYTES_PER_ELEMENT)
+    const need = e.shape.reduce((a, b) => a * b, 1) * arrayTypeOf(e.dtype).BYTES_PER_ELEMENT;
+    if (e.end - e.begin !== need)
       throw fail(
-        `tensor ${name} has ${end - begin} bytes but shape [${e.shape}] of ${e.dtype} needs ${numel * Ctor.BYTES_PER_ELEMENT}`,
+        `tensor ${name} has ${e.end - e.begin} bytes but shape [${e.shape}] of ${TO_ST[e.dtype]} needs ${need}`,
       );
-    // Copy into an aligned buffer: typed arrays need element alignment, the file gives none per tensor.
-    const bytes = new Uint8Array(end - begin);
-    bytes.set(buf.subarray(dataStart + begin, dataStart + end));
-    tensors.set(name, fromTyped(new Ctor(bytes.buffer), e.shape, { dtype }));
+  }
+  const tensors = new Map<string, Tensor>();
+  try {
+    for (const [name, e] of entries) {
+      // Copy into an aligned buffer: typed arrays need element alignment, the file gives none per tensor.
+      const bytes = new Uint8Array(buf.subarray(dataStart + e.begin, dataStart + e.end));
+      tensors.set(name, fromTyped(new (arrayTypeOf(e.dtype))(bytes.buffer), e.shape, { dtype: e.dtype }));
+    }
+  } catch (err) {
+    dispose(tensors);
+    throw err;
   }
   return { tensors, metadata };
 }

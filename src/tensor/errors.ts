@@ -23,9 +23,35 @@ export class DataError extends Error {
 
 function describe(value: unknown): string {
   if (typeof value === "string") return `${JSON.stringify(value)} (string)`;
-  if (Array.isArray(value)) return `[${value.map((v) => String(v)).join(", ")}] (array)`;
+  if (Array.isArray(value))
+    // Nested arrays are not spelled out: String() of one nested 100,000 deep (from a file) overflows the stack.
+    return value.every((v) => v === null || typeof v !== "object")
+      ? `[${value.map((v) => String(v)).join(", ")}] (array)`
+      : `an array of ${value.length} (array)`;
   if (value === null) return "null";
   return `${String(value)} (${typeof value})`;
+}
+
+/**
+ * A value read from an untrusted file, shown briefly in an error: JSON for scalars and flat arrays (cut at 80
+ * characters, so a huge field cannot flood the message), else its kind.
+ */
+export function describeData(value: unknown): string {
+  if (value === undefined) return "undefined";
+  if (typeof value === "bigint") return String(value);
+  if (value instanceof Map) return "a dict";
+  if (Array.isArray(value) && value.some((v) => v !== null && typeof v === "object")) return "an array";
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) return "an object";
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A message from elsewhere (libvips, V8's JSON parser) made one line, as the CLI prints errors. */
+export function oneLine(message: string): string {
+  return message
+    .trim()
+    .split(/\s*\n\s*/)
+    .join("; ");
 }
 
 /** The one message template for bad arguments. */

@@ -10,9 +10,10 @@ import { type ImageSet, datasetNames } from "../data/index.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { totalmem } from "node:os";
 import { getFamily } from "../models/registry.js";
 import type { DataShape } from "../models/model.js";
-import { ArgumentError, expected } from "../tensor/errors.js";
+import { ArgumentError, expected, oneLine } from "../tensor/errors.js";
 import { parseSpec, presetNames, type VideoSpec } from "../video/index.js";
 import type { InitSettings } from "./init.js";
 
@@ -160,7 +161,7 @@ export function readConfigFile(path: string): RunInput {
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw new ArgumentError(`Config file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new ArgumentError(`Config file ${path} is not valid JSON: ${oneLine((err as Error).message)}`);
   }
   if (!isObject(v)) throw new ArgumentError(`Config file ${path} must hold a JSON object`);
   for (const k of Object.keys(v))
@@ -213,8 +214,14 @@ function inRange(v: number, name: string, lo: number, hi: number): void {
  */
 export function resolveRunConfig(input: RunInput): RunConfig {
   const model = input.model ?? "hvae";
-  const family = getFamily(model);
   const preset = input.preset ?? "small";
+  // A config file may hold any JSON here; the registry expects names.
+  for (const [key, v] of [
+    ["model", model],
+    ["preset", preset],
+  ] as const)
+    if (typeof v !== "string") throw expected("a name (string)", key, v);
+  const family = getFamily(model);
   if (!(preset in family.hps))
     throw new ArgumentError(
       `Unknown preset ${JSON.stringify(preset)} for model ${model}. Valid presets: ${Object.keys(family.hps).join(", ")}`,
@@ -313,7 +320,27 @@ export function completeWithData(cfg: RunConfig, set: ImageSet): DataShape {
   cfg.data.channels = set.c;
   cfg.data.size = set.h;
   cfg.data.pad = pad;
-  return modelShape(cfg);
+  const shape = modelShape(cfg);
+  checkMemory(cfg, shape);
+  return shape;
+}
+
+// Training memory grows with the input values of a batch (activations, their gradients, the pseudo videos). The
+// tiny HVAE measured 23 KiB per value (23.7 GB at batch 1 × 1000 frames × 32×32, #27); a fifth of that is a
+// lower bound that refuses only runs that cannot fit, before any of it is allocated.
+const BYTES_PER_INPUT_VALUE = 4 << 10;
+
+function checkMemory(cfg: RunConfig, shape: DataShape): void {
+  const { batch } = cfg.train;
+  const pixels = `${shape.channels}×${shape.size}×${shape.size}`;
+  const need = batch * cfg.frames * shape.channels * shape.size ** 2 * BYTES_PER_INPUT_VALUE;
+  const gb = (bytes: number) => Math.ceil(bytes / 1e9);
+  if (need > totalmem())
+    throw new ArgumentError(
+      `batch ${batch} × ${cfg.frames} frames × ${pixels} pixels needs at least ${gb(need)} GB to train (about ` +
+        `${BYTES_PER_INPUT_VALUE >> 10} KiB per input value), more than this machine's ${gb(totalmem())} GB: ` +
+        "lower --batch or --frames",
+    );
 }
 
 /** The shape the model sees: padded side, and T = 1 for image models and the frames-as-images control. */

@@ -3,7 +3,7 @@
 // Pseudo videos come from src/video and are quantised to the 8-bit grid (the likelihood is over 8-bit pixels;
 // blur and noise leave values between levels and noise can leave [−1, 1]). The data-size control reshapes the
 // T frames of each video into T separate images, so an image model sees the same frames per step.
-import { type ImageSet, loadDataset } from "../data/index.js";
+import { type ImageSet, loadDataset, withTestSplit } from "../data/index.js";
 import { forEachBatch } from "../data/loader.js";
 import type { TrainableModel } from "../models/model.js";
 import {
@@ -18,15 +18,17 @@ import {
 import { makeVideos } from "../video/index.js";
 import type { RunConfig } from "./config.js";
 
-/** Loads the run's data set (named or a path), honouring data.limit. */
 /**
  * A run's data: the train split, minus its last `data.validation` images, which are the validation split (never
- * trained on; what best-checkpoint selection scores), and the test split.
+ * trained on; what best-checkpoint selection scores), and the test split. Training, sampling and evaluating a run
+ * all read it here, so a folder without a test split has the same images held out as test every time.
  */
 export async function loadRunData(
   cfg: RunConfig,
 ): Promise<{ train: ImageSet; test: ImageSet; validation: ImageSet | null }> {
-  const d = await loadDataset(cfg.data.name, { limit: cfg.data.limit ?? undefined, progress: false });
+  const d = withTestSplit(
+    await loadDataset(cfg.data.name, { limit: cfg.data.limit ?? undefined, progress: false }),
+  );
   const v = cfg.data.validation;
   if (v === 0) return { train: d.train, test: d.test, validation: null };
   if (v >= d.train.n)

@@ -28,7 +28,7 @@
 //
 // A spec without operators is the plain image: T = 1 whatever the frames argument says.
 import { existsSync, readFileSync } from "node:fs";
-import { ArgumentError, expected, isPositiveInt } from "../tensor/errors.js";
+import { ArgumentError, expected, isPositiveInt, oneLine } from "../tensor/errors.js";
 import {
   type OperatorName,
   type Params,
@@ -80,11 +80,19 @@ export interface VideoSpec {
 export const presetNames: readonly string[] = Object.keys(presets);
 
 /**
+ * The most frames a spec may have: 8× the longest the experiments use (T = 8). Each frame is a full image
+ * per operator, so a typo such as --frames 100000 would otherwise build a spec and buffers of gigabytes.
+ */
+const MAX_FRAMES = 64;
+
+/**
  * Resolves a preset name, a path to a .json file or a spec object into a VideoSpec for T = `frames`. Throws an
  * ArgumentError naming the offending key and value.
  */
 export function parseSpec(spec: string | object, frames: number): VideoSpec {
   if (!isPositiveInt(frames)) throw expected("positive integer", "frames", frames);
+  if (frames > MAX_FRAMES)
+    throw expected(`at most ${MAX_FRAMES} (the longest pseudo video lastframe makes)`, "frames", frames);
   if (typeof spec === "string") {
     const preset = presets[spec];
     if (preset) return resolve(preset(frames), frames, spec);
@@ -105,7 +113,7 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ArgumentError(`Spec file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new ArgumentError(`Spec file ${path} is not valid JSON: ${oneLine((err as Error).message)}`);
   }
 }
 

@@ -108,6 +108,38 @@ test("image folder: a corrupt image fails naming the file, or is skipped with sk
   assert.ok(planeMean(d.train.images, 4, 3, 0, 64) > 250);
 });
 
+test("image folder: a PNG or TIFF cut short inside its last chunks fails naming the file", async () => {
+  // A 32x32 gradient compresses to a few hundred bytes, so its first 300 bytes end inside IDAT's CRC or IEND:
+  // the bytes libspng decodes without complaint.
+  const raw = Buffer.alloc(32 * 32 * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * 37) & 255;
+  const png = await sharp(raw, { raw: { width: 32, height: 32, channels: 3 } })
+    .png()
+    .toBuffer();
+  const tiff = await sharp(raw, { raw: { width: 32, height: 32, channels: 3 } })
+    .tiff()
+    .toBuffer();
+  for (const [name, bytes] of [
+    ["cut.png", png.subarray(0, png.length - 16)],
+    ["noend.png", png.subarray(0, png.length - 12)],
+    ["cut.tiff", tiff.subarray(0, tiff.length - 60)],
+  ] as const) {
+    const dir = path.join(tempDir("cut"), "train");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "good.png"), png);
+    fs.writeFileSync(path.join(dir, name), bytes);
+    await assert.rejects(loadDataset(path.dirname(dir), { ...quiet(), cache: false }), (e: Error) => {
+      assert.ok(e instanceof DataError, String(e));
+      assert.match(
+        e.message,
+        new RegExp(`^Corrupt or unreadable image .*train/${name.replace(".", "\\.")}: `),
+      );
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+  }
+});
+
 test("image folder: train/test split folders, unlabelled folders, testFraction, archives", async () => {
   const root = tempDir("splits");
   const dir = path.join(root, "ds");
@@ -156,6 +188,17 @@ test("image folder: train/test split folders, unlabelled folders, testFraction, 
   assert.ok(f.test.n > 2 && f.test.n < 20, `test size ${f.test.n}`);
   const f2 = await loadDataset(flat, { ...quiet(), cache: false, testFraction: 0.25 });
   assert.equal(f2.test.n, f.test.n);
+});
+
+test("image folder: a directory symlink loop is followed once, so 2 PNGs load as 2 images", async () => {
+  const root = path.join(tempDir("loop"), "ds");
+  const blue = await solid(10, 10, 3, [0, 0, 255], "png");
+  fs.mkdirSync(path.join(root, "sub"), { recursive: true });
+  fs.writeFileSync(path.join(root, "a.png"), blue);
+  fs.writeFileSync(path.join(root, "sub", "b.png"), blue);
+  fs.symlinkSync("..", path.join(root, "sub", "up")); // sub/up/sub/up/... back to the root
+  const d = await loadDataset(root, { ...quiet(), cache: false });
+  assert.equal(d.train.n + d.test.n, 2);
 });
 
 test("image folder errors: missing path, empty folder, folder without images, plain file", async () => {

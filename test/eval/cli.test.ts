@@ -53,6 +53,7 @@ before(async () => {
   await writePngs(folder("same"), mnist.test, 200);
   await writePngs(folder("inverted"), mnist.test, 200, (v) => 255 - v);
   await writePngs(folder("single"), mnist.test, 1);
+  await writePngs(folder("three"), mnist.test, 3);
   // A quickly trained net in the MNIST net's place: enough to give a meaningful feature space for the test.
   const cfg = { ...featnetConfigs.mnist, epochs: 1 };
   const { net, accuracy } = trainFeatNet(cfg, mnist, { progress: false });
@@ -174,7 +175,7 @@ test("user mistakes exit 2 with one line naming the problem", () => {
     ],
     [
       ["eval", folder("digits"), "--data", folder("same"), "--n", "1"],
-      "lastframe eval: Expected integer of at least 2 (images to score) for n but received 1 (number)\n",
+      "lastframe eval: Expected integer of at least 4 (images to score) for n but received 1 (number)\n",
     ],
     [
       ["featnet", "--data", "celeba64"],
@@ -202,6 +203,27 @@ test("user mistakes exit 2 with one line naming the problem", () => {
     single.stderr,
     /(^|\n)lastframe eval: \S+single holds 1 image\(s\): the metrics need at least 2\n$/,
   );
+});
+
+test("precision/recall on a 3-image folder says what is too small and the minimum", () => {
+  const r = cli("eval", folder("three"), "--data", folder("same"), "--featnet", "mnist", "--metrics", "pr");
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /(^|\n)lastframe eval: \S+three holds 3 image\(s\): pr \(the 3 nearest neighbours of each image\) needs at least 4\n$/,
+  );
+  const ref = cli(
+    "eval",
+    folder("same"),
+    "--data",
+    folder("three"),
+    "--featnet",
+    "mnist",
+    "--metrics",
+    "fd,pr",
+  );
+  assert.equal(ref.status, 2, ref.stderr);
+  assert.match(ref.stderr, /The train split of three has 3 images: pr \(.*\) needs at least 4\n$/);
 });
 
 test("lastframe stats computes reference statistics once, then reuses them by provenance", () => {

@@ -2,7 +2,7 @@
 // what numpy writes (float32/float64, C and Fortran order, stored and deflated entries).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
@@ -64,4 +64,15 @@ test("statistics files without mu and sigma, or with mismatched shapes, are refu
   const text = path.join(dir, "text.npz");
   writeFileSync(text, "not a zip");
   assert.throws(() => readNpzStats(text), /text\.npz is not a readable zip archive/);
+});
+
+test("a shape that is not a tuple of counts is refused, even when mu and sigma agree", () => {
+  const file = path.join(dir, "nan-shape.npz");
+  writeNpzStats(file, { n: 1, dims: 2, mu: new Float64Array(2), sigma: new Float64Array([1, 0, 0, 1]) });
+  const text = readFileSync(file).toString("latin1").replace("(2,)", "(x,)").replace("(2, 2)", "(x, x)");
+  writeFileSync(file, Buffer.from(text, "latin1"));
+  assert.throws(() => readNpzStats(file), {
+    name: "CheckpointError",
+    message: `${file}:mu.npy is not a readable .npy array: its shape (x,) is not a tuple of non-negative integers`,
+  });
 });

@@ -8,7 +8,7 @@ import * as T from "../../src/tensor/index.js";
 import { decodeStateDict, loadStateDict } from "../../src/eval/pth.js";
 import { unpickle } from "../../src/eval/pickle.js";
 import { readZipDirectory, zipEntryData } from "../../src/eval/zip.js";
-import { deflateRawSync } from "node:zlib";
+import { makePth, makeZip, op, statePickle, tensorRef } from "./pth-build.js";
 import { FID_WEIGHTS_URL, loadFidInception } from "../../src/eval/inception.js";
 
 const fixture = (name: string) =>
@@ -99,30 +99,10 @@ test("unpickle reads protocol-4 framing, memo and containers; rejects unknown op
 });
 
 test("the zip reader inflates deflated entries (numpy .npz files use them)", () => {
-  // A one-entry archive written by hand: local header, deflated data, central directory, end record.
   const data = Buffer.from("lastframe ".repeat(20));
-  const packed = deflateRawSync(data);
-  const name = Buffer.from("a.txt");
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(packed.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(name.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(packed.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(name.length, 28);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(46 + name.length, 12);
-  end.writeUInt32LE(30 + name.length + packed.length, 16);
-  const zip = Buffer.concat([local, name, packed, central, name, end]);
+  const zip = makeZip([{ name: "a.txt", data, deflate: true }]);
   const entries = readZipDirectory(zip, "hand.zip");
-  assert.equal(zipEntryData(zip, entries.get("a.txt")!, "hand.zip").toString(), data.toString());
+  assert.equal(zipEntryData(zip, entries.get("a.txt")!, "hand.zip", 1000).toString(), data.toString());
 });
 
 test("loadFidInception says what is wrong with a file that is not the FID Inception", () => {
@@ -140,5 +120,112 @@ test("loadFidInception says what is wrong with a file that is not the FID Incept
   assert.throws(
     () => loadFidInception(fixture("state.pth")),
     /state\.pth does not hold FID Inception weights: 471 of the network's 472 tensors are missing \(first: Conv2d_1a_3x3\.conv\.weight\), 9 are unexpected \(first: conv\.weight\)/,
+  );
+});
+
+/** Asserts that decoding `buf` throws a one-line CheckpointError naming the file and matching `why`. */
+function refused(buf: Buffer, why: RegExp): void {
+  const live = T.liveTensors();
+  assert.throws(
+    () => decodeStateDict(buf, "bad.pth"),
+    (e: Error) => {
+      assert.ok(e instanceof T.CheckpointError, String(e.stack));
+      assert.match(e.message, /^bad\.pth\b/);
+      assert.doesNotMatch(e.message, /\n/);
+      assert.match(e.message, why);
+      return true;
+    },
+  );
+  assert.equal(T.liveTensors(), live, "tensors leaked");
+}
+
+const floats = (n: number) => Buffer.from(new Float32Array(n).buffer);
+const ints = (...xs: number[]) => xs.map(op.int);
+
+test("malformed pickles are one-line CheckpointErrors: a dict that contains itself, deep nesting", () => {
+  // d = {}; d["self"] = d
+  const loop = Buffer.from([
+    ...op.proto(),
+    ...op.emptyDict(),
+    ...op.put(0),
+    ...op.str("self"),
+    ...op.get(0),
+    ...op.setitem(),
+    ...op.stop(),
+  ]);
+  refused(makePth(loop), /contains itself at self/);
+  // {"a": {"a": ... {} ...}} nested 100,000 deep.
+  const depth = 100_000;
+  const nest: number[] = [...op.proto()];
+  for (let i = 0; i < depth; i++) nest.push(...op.emptyDict(), ...op.str("a"));
+  nest.push(...op.emptyDict());
+  for (let i = 0; i < depth; i++) nest.push(...op.setitem());
+  nest.push(...op.stop());
+  refused(makePth(Buffer.from(nest)), /nested deeper than 64 levels/);
+});
+
+test("malformed tensor records are one-line CheckpointErrors: storage class, size, stride, offset, numel", () => {
+  const one = (t: Parameters<typeof tensorRef>[0], storage = floats(4)) =>
+    makePth(statePickle([["w", tensorRef(t)]]), { "0": storage });
+  refused(
+    one({ storageClass: ["collections", "OrderedDict"], numel: 4, size: ints(4), stride: ints(1) }),
+    /expected a torch storage class for the storage of w but received collections\.OrderedDict/,
+  );
+  refused(
+    one({ numel: 4, size: [op.float(1.5), ...ints(2)], stride: ints(2, 1) }),
+    /expected a tuple of non-negative integers for the size of w but received \[1\.5,2\]/,
+  );
+  refused(one({ numel: 4, size: [op.str("4")], stride: ints(1) }), /for the size of w but received \["4"\]/);
+  refused(
+    one({ numel: 4, size: ints(2, 2), stride: ints(1) }),
+    /expected a tuple of 2 non-negative integers for the stride of w but received \[1\]/,
+  );
+  refused(
+    one({ numel: 4, size: ints(2), stride: ints(1), offset: -1 }),
+    /for the storage offset of w but received -1/,
+  );
+  refused(
+    one({ numel: -4, size: ints(2), stride: ints(1) }),
+    /for the element count of the storage of w but received -4/,
+  );
+  refused(one({ numel: 4, size: ints(3), stride: ints(2) }), /w reaches past the end of its storage/);
+  refused(one({ numel: 4, size: ints(8), stride: ints(1) }), /w is a view of 8 elements over a storage of 4/);
+});
+
+test("sizes are bounded by what the file holds before anything is allocated", () => {
+  // A 1-element storage viewed 50 M times by stride 0 (the issue's 485-byte file had 250 M).
+  refused(
+    makePth(statePickle([["w", tensorRef({ numel: 1, size: ints(50_000_000), stride: ints(0) })]]), {
+      "0": floats(1),
+    }),
+    /w is a view of 50000000 elements over a storage of 1/,
+  );
+  // A data.pkl declaring 100 bytes that inflates to 64 MiB stops inflating at the declared size.
+  const pkl = Buffer.concat([statePickle([]), Buffer.alloc(64 << 20)]);
+  const zip = makeZip([{ name: "archive/data.pkl", data: pkl, deflate: true, declaredSize: 100 }]);
+  assert.ok(zip.length < 100_000);
+  refused(zip, /zip entry archive\/data\.pkl: it inflates to more than its declared 100 bytes/);
+  // Declared sizes beyond what the caller can use, or beyond what deflate can expand the stored bytes to, are
+  // refused before inflating.
+  const declaring = (size: number) =>
+    makeZip([{ name: "archive/data.pkl", data: statePickle([]), deflate: true, declaredSize: size }]);
+  refused(
+    declaring(2 ** 30),
+    /zip entry archive\/data\.pkl: it declares 1073741824 bytes, more than the 67108864 it may hold/,
+  );
+  refused(declaring(2 ** 20), /it declares 1048576 bytes, more than its \d+ compressed bytes can inflate to/);
+});
+
+test("unpickle: a huge APPENDS and an over-long LONG4 are handled without a RangeError or a long stall", () => {
+  const n = 300_000;
+  const list = [0x80, 2, 0x5d, 0x28, ...Array.from({ length: n }, () => [0x4b, 7]).flat(), 0x65, 0x2e];
+  assert.equal((unpickle(Uint8Array.from(list), { globals: {}, source: "big" }).value as number[]).length, n);
+  const long4 = Buffer.alloc(2 + 5 + 1_000_000 + 1);
+  long4.set([0x80, 2, 0x8b], 0);
+  long4.writeUInt32LE(1_000_000, 3);
+  long4[long4.length - 1] = 0x2e;
+  assert.throws(
+    () => unpickle(long4, { globals: {}, source: "long" }),
+    /^CheckpointError: long: cannot read pickle at byte 2: an integer of 1000000 bytes is longer than 64$/,
   );
 });

@@ -147,3 +147,64 @@ test("damaged or mismatched files are rejected naming the file", () => {
     message: `shape mismatch for conv.bias in ${path}: model has [2], file has [3]`,
   });
 });
+
+/** A safetensors file with `header` (any JSON value) as its header and `data` bytes after it. */
+function withHeader(header: unknown, data = 0): Buffer {
+  const json = Buffer.from(JSON.stringify(header));
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([head, json, Buffer.alloc(data)]);
+}
+
+test("a readable but malformed header is a CheckpointError naming the file and the field", () => {
+  const path = join(dir, "malformed.safetensors");
+  const cases: [unknown, number, RegExp][] = [
+    [null, 0, /expected a JSON object for the header but received null/],
+    [[1, 2], 0, /expected a JSON object for the header but received \[1,2\]/],
+    [{ x: 3 }, 0, /expected an object with dtype, shape and data_offsets for tensor x but received 3/],
+    [{ x: { dtype: "F32", shape: [1] } }, 4, /for data_offsets of tensor x but received undefined/],
+    [{ x: { dtype: "F32", shape: [1], data_offsets: [0, "4"] } }, 4, /for data_offsets of tensor x/],
+    [
+      { x: { dtype: "F32", shape: [1], data_offsets: [4, 0] } },
+      4,
+      /for data_offsets of tensor x but received \[4,0\]/,
+    ],
+    [{ x: { dtype: "F32", shape: "1", data_offsets: [0, 4] } }, 4, /for shape of tensor x but received "1"/],
+    [
+      { x: { dtype: "F32", shape: [-1, -1], data_offsets: [0, 4] } },
+      4,
+      /for shape of tensor x but received \[-1,-1\]/,
+    ],
+    [{ x: { dtype: "F32", shape: [0.5, 2], data_offsets: [0, 4] } }, 4, /for shape of tensor x/],
+    [{ x: { dtype: 7, shape: [1], data_offsets: [0, 4] } }, 4, /tensor x has unsupported dtype 7/],
+    [{ __metadata__: { a: 1 }, x: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, 4, /__metadata__/],
+  ];
+  for (const [header, data, message] of cases) {
+    writeFileSync(path, withHeader(header, data));
+    const live = T.liveTensors();
+    assert.throws(
+      () => loadSafetensors(path),
+      (e: Error) => {
+        assert.equal(e.name, "CheckpointError", `${JSON.stringify(header)}: ${e.stack}`);
+        assert.ok(e.message.startsWith(`${path} is not a valid safetensors file: `), e.message);
+        assert.match(e.message, message);
+        return true;
+      },
+    );
+    assert.equal(T.liveTensors(), live, `${JSON.stringify(header)} leaked tensors`);
+  }
+  // A bad second tensor frees the first one.
+  writeFileSync(
+    path,
+    withHeader(
+      {
+        a: { dtype: "F32", shape: [1], data_offsets: [0, 4] },
+        b: { dtype: "F32", shape: [2], data_offsets: [4, 8] },
+      },
+      8,
+    ),
+  );
+  const live = T.liveTensors();
+  assert.throws(() => loadSafetensors(path), /tensor b has 4 bytes but shape \[2\] of F32 needs 8/);
+  assert.equal(T.liveTensors(), live);
+});

@@ -1,6 +1,6 @@
 // Run configs (src/train/config.ts): precedence, a run's config.json as a --config, and errors naming the key.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -108,4 +108,39 @@ test("unknown keys and wrong types name the key", () => {
       message: "Expected 1 (what mnist holds) for data.channels but received 3 (number)",
     },
   );
+});
+
+test("frames are bounded, and a run whose inputs alone would not fit in memory is refused before allocating", async () => {
+  assert.throws(() => resolveRunConfig({ data: "mnist", spec: "expressive", frames: 100_000 }), {
+    name: "ArgumentError",
+    message:
+      "Expected at most 64 (the longest pseudo video lastframe makes) for frames but received 100000 (number)",
+  });
+  const big = resolveRunConfig({ data: "mnist", spec: "expressive", frames: 64, train: { batch: 100_000 } });
+  assert.throws(() => completeWithData(big, mnistLike), {
+    name: "ArgumentError",
+    message:
+      /^batch 100000 × 64 frames × 1×32×32 pixels needs at least \d+ GB to train \(about 4 KiB per input value\), more than this machine's \d+ GB: lower --batch or --frames$/,
+  });
+  const fits = resolveRunConfig({ data: "mnist", spec: "expressive", frames: 64, train: { batch: 8 } });
+  assert.equal(completeWithData(fits, mnistLike).frames, 64);
+  // The CLI prints the one line and exits 2, writing nothing.
+  const { main } = await import("../../src/cli/main.js");
+  const out = join(root, "too-long");
+  const error = console.error;
+  let printed = "";
+  console.error = (m: string) => void (printed += `${m}\n`);
+  try {
+    assert.equal(
+      await main(["train", "--data", "mnist", "--spec", "expressive", "--frames", "100000", "--out", out]),
+      2,
+    );
+  } finally {
+    console.error = error;
+  }
+  assert.match(
+    printed,
+    /^lastframe train: Expected at most 64 .* for frames but received 100000 \(number\)\n$/,
+  );
+  assert.equal(existsSync(out), false);
 });

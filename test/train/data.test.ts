@@ -3,7 +3,18 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { manualSeed, rand, randn, tidy } from "../../src/tensor/index.js";
 import { resolveRunConfig } from "../../src/train/config.js";
-import { evaluationVideos, lastFrames, quantise, trainingVideos, withRng } from "../../src/train/data.js";
+import {
+  evaluationVideos,
+  lastFrames,
+  loadRunData,
+  quantise,
+  trainingVideos,
+  withRng,
+} from "../../src/train/data.js";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import sharp from "sharp";
 
 const images = () => rand([3, 1, 8, 8]).mul(255).round().div(127.5).sub(1);
 
@@ -60,4 +71,22 @@ test("withRng runs on its own stream and leaves the global one where it was", ()
 test("lastFrames picks frame T of each video", () => {
   const frames = Uint8Array.from({ length: 2 * 3 * 2 }, (_, i) => i); // 2 videos × 3 frames × 2 bytes
   assert.deepEqual([...lastFrames(frames, { n: 2, t: 3, c: 1, h: 1, w: 2 })], [4, 5, 10, 11]);
+});
+
+test("a run on a plain folder trains on 9/10 of it and evaluates on the rest, the same images every time", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lastframe-plain-"));
+  process.env.LASTFRAME_CACHE ??= path.join(dir, ".cache");
+  for (let i = 0; i < 20; i++) {
+    const px = Buffer.alloc(8 * 8, (i * 13) % 256);
+    await sharp(px, { raw: { width: 8, height: 8, channels: 1 } })
+      .toColourspace("b-w")
+      .png()
+      .toFile(path.join(dir, `${i}.png`));
+  }
+  const cfg = resolveRunConfig({ data: dir, spec: "none", frames: 1 });
+  const a = await loadRunData(cfg);
+  const b = await loadRunData(cfg);
+  assert.deepEqual([a.train.n, a.test.n], [18, 2]);
+  assert.deepEqual(a.test.images, b.test.images);
+  fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -166,3 +166,21 @@ test("flag mistakes exit 2 with one line naming the flag", async () => {
     assert.equal(err, message);
   }
 });
+
+test("a plain folder (no train/test sub-folders) is previewed whole: its train split is the default", async () => {
+  const plain = join(root, "plain");
+  mkdirSync(plain, { recursive: true });
+  for (let i = 0; i < 25; i++) {
+    const px = Buffer.alloc(16 * 16 * 3, (i * 10) % 256);
+    await sharp(px, { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toFile(join(plain, `${i}.png`));
+  }
+  const out = join(root, "plain.png");
+  const { err } = await capture(() =>
+    videoCommand(["--data", plain, "--spec", "none", "--frames", "1", "--n", "8", "--out", out]),
+  );
+  assert.match(err, /wrote .*plain\.png: 8 plain train images × 1 frames of none/);
+  const meta = await sharp(out).metadata();
+  assert.equal(meta.height, 2 + 8 * (2 * 16 + 2));
+});
