@@ -126,7 +126,8 @@ export function latestCheckpoint(runDir: string): string | null {
   return steps.length ? join(runDir, checkpointName(Math.max(...steps))) : null;
 }
 
-function readState(path: string): CheckpointState & { files: Record<string, string> } {
+/** A checkpoint's state.json, checked field by field. */
+export function readState(path: string): CheckpointState & { files: Record<string, string> } {
   let text: string;
   try {
     text = readFileSync(path, "utf8");

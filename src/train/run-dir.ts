@@ -6,9 +6,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DataShape, ModelFamily, TrainableModel } from "../models/model.js";
 import { getFamily } from "../models/registry.js";
-import { ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
+import { type Tensor, ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
-import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
+import { latestCheckpoint, readState, readTensorFile } from "./checkpoint.js";
 import { type RunConfig, modelShape } from "./config.js";
 import { forEachBatch } from "../data/loader.js";
 import {
@@ -86,12 +86,9 @@ export async function openRun(dir: string): Promise<Run> {
     throw new CheckpointError(`${configPath} is not valid JSON`);
   }
   const family = getFamily(config.model);
-  const checkpoint = latestCheckpoint(dir);
-  if (!checkpoint) throw new CheckpointError(`${dir} has no checkpoint yet (no ckpt-<step> folder)`);
-  const state = JSON.parse(readFileSync(join(checkpoint, "state.json"), "utf8")) as { step: number };
+  const { checkpoint, step, weights } = readLatestEma(dir);
   const shape = modelShape(config);
   const model = family.create(family.resolve(config.hps, config.preset), shape);
-  const weights = readTensorFile(checkpoint, "ema");
   try {
     model.loadStateDict(weights, { source: join(checkpoint, "ema.safetensors") });
   } finally {
@@ -99,7 +96,25 @@ export async function openRun(dir: string): Promise<Run> {
   }
   model.eval();
   const image = { c: config.data.channels, h: config.data.size, w: config.data.size };
-  return { dir, config, family, model, shape, image, checkpoint, step: state.step };
+  return { dir, config, family, model, shape, image, checkpoint, step };
+}
+
+/**
+ * The step and EMA weights of the latest checkpoint. A trainer still running deletes a checkpoint once a newer one
+ * is complete, so a read that fails while a newer checkpoint has appeared is retried on that one (each retry
+ * follows a checkpoint the trainer completed, so they end with its run).
+ */
+function readLatestEma(dir: string): { checkpoint: string; step: number; weights: Map<string, Tensor> } {
+  for (;;) {
+    const checkpoint = latestCheckpoint(dir);
+    if (!checkpoint) throw new CheckpointError(`${dir} has no checkpoint yet (no ckpt-<step> folder)`);
+    try {
+      const { step, files } = readState(join(checkpoint, "state.json"));
+      return { checkpoint, step, weights: readTensorFile(checkpoint, "ema", files) };
+    } catch (err) {
+      if (latestCheckpoint(dir) === checkpoint) throw err;
+    }
+  }
 }
 
 /** n generated videos as uint8 (n, T, C, H, W), cropped to the data's size. */
