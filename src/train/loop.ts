@@ -180,20 +180,6 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
       `Unknown stage ${JSON.stringify(opts.stage)} for model ${cfg.model}. Valid stages: ${stages.join(", ")}`,
     );
   }
-  if (!saved || longer) {
-    const extended = longer
-      ? { extendedFrom: `${saved.train.steps} steps, at ${new Date().toISOString()}` }
-      : {};
-    writeFileAtomic(
-      join(dir, "config.json"),
-      JSON.stringify(
-        { ...cfg, provenance: { ...saved?.provenance, ...provenance(), ...extended } },
-        null,
-        2,
-      ) + "\n",
-    );
-  }
-  if (longer) log(`training longer: ${saved.train.steps} → ${cfg.train.steps} steps per stage`);
   removePartialCheckpoints(dir);
   const ema = new Ema(model, t.emaDecay);
   const evalModel = withRng(t.seed + 1, () => family.create(cfg.hps, shape)).eval();
@@ -243,7 +229,6 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
     dispose([tensors.model, tensors.ema]);
     log(`resuming ${dir} from ${ckpt} (step ${s.step})`);
   } else if (opts.resume) log(`no checkpoint in ${dir}; starting from step 0`);
-  cutMetrics(dir, state.step);
 
   // Which stages to run now.
   let index = stages.indexOf(state.stage);
@@ -261,6 +246,24 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
     if (want < index) throw new ArgumentError(`Stage ${opts.stage} is already trained in ${dir}`);
     last = want;
   }
+
+  // Only now that the checkpoint and the stages are known to be usable does the run folder change: a refused
+  // resume leaves it as it was, and the same command can be tried again.
+  if (!saved || longer) {
+    const extended = longer
+      ? { extendedFrom: `${saved.train.steps} steps, at ${new Date().toISOString()}` }
+      : {};
+    writeFileAtomic(
+      join(dir, "config.json"),
+      JSON.stringify(
+        { ...cfg, provenance: { ...saved?.provenance, ...provenance(), ...extended } },
+        null,
+        2,
+      ) + "\n",
+    );
+  }
+  if (longer) log(`training longer: ${saved.train.steps} → ${cfg.train.steps} steps per stage`);
+  cutMetrics(dir, state.step);
   log(
     `${cfg.model}/${cfg.preset} (${model.numParameters().toLocaleString("en-US")} parameters) on ${cfg.data.name}, ` +
       `spec ${cfg.spec.name}, T = ${cfg.frames}${cfg.framesAsImages ? " as separate images" : ""}, batch ${t.batch} → ${dir}`,

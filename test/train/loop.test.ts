@@ -149,6 +149,28 @@ test("a corrupt or truncated checkpoint is refused, naming the file", async () =
   });
 });
 
+test("a resume refused for its checkpoint writes nothing: config.json and metrics are kept, and it can be retried", async () => {
+  const dir = join(root, "refused-resume");
+  await train(tiny(2), dir, { output: "quiet" });
+  const files = ["config.json", "metrics.jsonl"].map((f) => join(dir, f));
+  const before = files.map((f) => readFileSync(f, "utf8"));
+  const model = join(dir, "ckpt-000002", "model.safetensors");
+  const bytes = readFileSync(model);
+  bytes[bytes.length - 1]! ^= 1;
+  writeFileSync(model, bytes);
+  // Training longer would rewrite config.json (steps, extendedFrom), had the checkpoint been accepted.
+  await assert.rejects(train({ train: { steps: 4 } }, dir, { resume: true, output: "quiet" }), {
+    name: "CheckpointError",
+  });
+  assert.deepEqual(
+    files.map((f) => readFileSync(f, "utf8")),
+    before,
+  );
+  bytes[bytes.length - 1]! ^= 1;
+  writeFileSync(model, bytes);
+  assert.equal((await train({ train: { steps: 4 } }, dir, { resume: true, output: "quiet" })).step, 4);
+});
+
 test("a run folder is never overwritten, and resuming with a different config is refused", async () => {
   const dir = join(root, "mismatch");
   await train(tiny(2), dir, { output: "quiet" });
