@@ -278,6 +278,10 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
   const seconds = () => (performance.now() - started) / 1000;
   let lastEval: Record<string, number> | null = null;
   let opt: AdamW | null = null;
+  // A checkpoint due during a run of non-finite steps waits for the next good step: saved then, it would replace
+  // the last good checkpoint with one from inside what may be a divergence. The end of a stage and an interruption
+  // (stopAt) are saved as they are.
+  let checkpointDue = false;
   const checkpoint = (opt: AdamW) => {
     const rng = getRngState();
     const optim = opt.stateDict();
@@ -391,7 +395,11 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
             join(dir, "samples", `step-${String(state.step).padStart(6, "0")}`),
           );
         const stopping = state.step === opts.stopAt;
-        if (due(cfg.log.checkpointEvery) || stopping) checkpoint(o);
+        checkpointDue ||= due(cfg.log.checkpointEvery);
+        if ((checkpointDue && state.badInARow === 0) || end || stopping) {
+          checkpoint(o);
+          checkpointDue = false;
+        }
         if (stopping) {
           bar.done();
           return {

@@ -20,7 +20,7 @@ import { hvaeFamily } from "../../src/models/hvae.js";
 import type { ModelFamily, TrainableModel } from "../../src/models/model.js";
 import { registerFamily } from "../../src/models/registry.js";
 import { ArgumentError, manualSeed, setNumThreads } from "../../src/tensor/index.js";
-import { readCheckpoint } from "../../src/train/checkpoint.js";
+import { readCheckpoint, readState } from "../../src/train/checkpoint.js";
 import { type RunInput, completeWithData, resolveRunConfig } from "../../src/train/config.js";
 import { loadRunData, scoreTestSet } from "../../src/train/data.js";
 import { TrainingError, train } from "../../src/train/loop.js";
@@ -286,14 +286,16 @@ test("non-finite losses are skipped and counted; persistent ones stop the run, k
     assert.equal(
       err.message,
       `training stopped at step 8: the loss or its gradients were not finite for 5 steps in a row (try a lower --lr or train.gradClip). ` +
-        `The last good checkpoint is ${join(dir, "ckpt-000006")}; nothing was saved after the divergence.`,
+        `The last good checkpoint is ${join(dir, "ckpt-000002")}; nothing was saved after the divergence.`,
     );
     return true;
   });
+  // The checkpoints due at steps 4 and 6 fell inside the non-finite steps: the one of step 2 is kept.
   assert.deepEqual(
     readdirSync(dir).filter((e) => e.startsWith("ckpt")),
-    ["ckpt-000006"],
+    ["ckpt-000002"],
   );
+  assert.equal(readState(join(dir, "ckpt-000002", "state.json")).badInARow, 0);
   const train_ = records(dir).filter((r) => r.type === "train");
   assert.deepEqual(
     train_.map((r) => r.skipped),
