@@ -17,7 +17,7 @@
 // skipThreshold is skipped and counted; the EMA's decay warms up as min(emaDecay, (1+n)/(10+n)) after n updates,
 // so short runs are not averaged with their initialisation; maxBadSteps non-finite steps in a row stop the run with a
 // TrainingError, keeping the last good checkpoint (nothing is saved after the divergence).
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BatchLoader } from "../data/loader.js";
 import { type ImageSet, Progress, repoRoot } from "../data/index.js";
@@ -36,7 +36,7 @@ import {
   tidy,
   torchVersion,
 } from "../tensor/index.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { appendText, writeFileAtomic } from "../util/atomic.js";
 import {
   type CheckpointState,
   latestCheckpoint,
@@ -271,7 +271,7 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
 
   const record = (rec: Record<string, unknown>) => {
     const line = JSON.stringify(rec);
-    appendFileSync(metricsPath, line + "\n");
+    appendText(metricsPath, line + "\n");
     if (output === "json") process.stdout.write(line + "\n");
   };
   const started = performance.now() - state.seconds * 1000;
