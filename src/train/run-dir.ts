@@ -86,9 +86,12 @@ export async function openRun(dir: string): Promise<Run> {
     throw new CheckpointError(`${configPath} is not valid JSON`);
   }
   const family = getFamily(config.model);
-  const { checkpoint, step, weights } = readLatestEma(dir);
   const shape = modelShape(config);
-  const model = family.create(family.resolve(config.hps, config.preset), shape);
+  const hps = family.resolve(config.hps, config.preset);
+  // Read before the model is built: the less time between listing the checkpoints and reading them, the fewer
+  // retries while a trainer replaces them.
+  const { checkpoint, step, weights } = readLatestEma(dir);
+  const model = family.create(hps, shape);
   try {
     model.loadStateDict(weights, { source: join(checkpoint, "ema.safetensors") });
   } finally {
