@@ -1,6 +1,7 @@
 // The `lastframe` command: dispatches to one module per subcommand. User mistakes (bad flags, missing files,
-// corrupt data) print one clear line and exit 2; anything else is a bug and prints its stack.
-import { ArgumentError, CheckpointError, DataError } from "../tensor/errors.js";
+// corrupt data) print one clear line and exit 2; no room to write (a full disk) prints one line and exits 1; anything
+// else is a bug and prints its stack.
+import { ArgumentError, CheckpointError, DataError, StorageError } from "../tensor/errors.js";
 import { UsageError } from "./args.js";
 
 /** A command returns its exit code (or nothing for 0). */
@@ -85,6 +86,11 @@ export async function main(argv: string[]): Promise<number> {
     ) {
       console.error(`lastframe ${name}: ${err.message}`);
       return 2;
+    }
+    // Not the user's mistake, nor a bug: one line, and an exit code apart from mistakes'.
+    if (err instanceof StorageError) {
+      console.error(`lastframe ${name}: ${err.message}`);
+      return 1;
     }
     throw err;
   }

@@ -149,6 +149,16 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       kind: run ? "run" : "folder",
       // bpd alone loads no reference: it scores the run's own test split.
       data: reference?.name ?? (o.refStats ? path.resolve(o.refStats) : run!.config.data.name),
+      // Every metric of a run, bpd alone included, is of this checkpoint.
+      ...(run && {
+        run: {
+          checkpoint: run.checkpoint,
+          step: run.step,
+          model: run.config.model,
+          temperature: o.temperature ?? 1,
+          seed: o.seed ?? 0,
+        },
+      }),
       split,
       n: 0,
       refN: 0,
@@ -180,14 +190,6 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       const ref = reference ? chooseReference(reference, split, o.refN ?? Math.min(o.n, generated.n)) : null;
       report.n = generated.n;
       report.refN = ref?.images.n ?? 0;
-      if (run)
-        report.run = {
-          checkpoint: run.checkpoint,
-          step: run.step,
-          model: run.config.model,
-          temperature: o.temperature ?? 1,
-          seed: o.seed ?? 0,
-        };
       const t = report.timings;
       if (featnet) {
         const refFeatures = timed(t, "featnet_features", () => referenceStats(featnet, ref!, o));

@@ -21,6 +21,11 @@ export class DataError extends Error {
   override name = "DataError";
 }
 
+/** A file that cannot be written for want of room: a full disk, a quota, a file size limit. */
+export class StorageError extends Error {
+  override name = "StorageError";
+}
+
 function describe(value: unknown): string {
   if (typeof value === "string") return `${JSON.stringify(value)} (string)`;
   if (Array.isArray(value))

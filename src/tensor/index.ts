@@ -3,5 +3,13 @@ export { Tensor, type Shape, type TensorLike, type Reduction } from "./tensor.js
 export * from "./ops.js";
 export { tidy, keep, dispose } from "./scope.js";
 export { type DType, dtypes, isFloating } from "./dtype.js";
-export { ArgumentError, TorchError, CheckpointError, DataError, expected, check } from "./errors.js";
+export {
+  ArgumentError,
+  TorchError,
+  CheckpointError,
+  DataError,
+  StorageError,
+  expected,
+  check,
+} from "./errors.js";
 export * as raw from "./ops.gen.js";

@@ -18,12 +18,12 @@ import {
   readdirSync,
   renameSync,
   rmSync,
-  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors } from "../nn/index.js";
 import { type Tensor, CheckpointError } from "../tensor/index.js";
 import type { LoaderState } from "../data/loader.js";
+import { storageError, writeSynced } from "../util/atomic.js";
 
 export interface CheckpointState {
   /** Steps done, over all stages. */
@@ -51,16 +51,6 @@ function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-function writeSynced(path: string, bytes: Uint8Array | string): void {
-  const fd = openSync(path, "w");
-  try {
-    writeSync(fd, typeof bytes === "string" ? Buffer.from(bytes) : bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function syncDir(path: string): void {
   const fd = openSync(path, "r");
   try {
@@ -83,15 +73,21 @@ export function saveCheckpoint(
   const final = join(runDir, checkpointName(state.step));
   const tmp = `${final}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  const files: Record<string, string> = {};
-  for (const name of tensorFiles) {
-    const bytes = encodeSafetensors(tensors[name], { format: "pt" });
-    writeSynced(join(tmp, `${name}.safetensors`), bytes);
-    files[`${name}.safetensors`] = sha256(bytes);
+  try {
+    mkdirSync(tmp, { recursive: true });
+    const files: Record<string, string> = {};
+    for (const name of tensorFiles) {
+      const bytes = encodeSafetensors(tensors[name], { format: "pt" });
+      writeSynced(join(tmp, `${name}.safetensors`), bytes);
+      files[`${name}.safetensors`] = sha256(bytes);
+    }
+    writeSynced(join(tmp, "state.json"), JSON.stringify({ ...state, files }, null, 2) + "\n");
+    syncDir(tmp);
+  } catch (err) {
+    // Out of room, say: the half-written folder goes (freeing what it took), the last complete checkpoint stays.
+    rmSync(tmp, { recursive: true, force: true });
+    throw storageError(err, tmp);
   }
-  writeSynced(join(tmp, "state.json"), JSON.stringify({ ...state, files }, null, 2) + "\n");
-  syncDir(tmp);
   // Re-saving a step (a repeated final checkpoint) replaces the old folder only once the new one is complete.
   if (existsSync(final)) renameSync(final, `${final}.old`);
   renameSync(tmp, final);
@@ -126,7 +122,8 @@ export function latestCheckpoint(runDir: string): string | null {
   return steps.length ? join(runDir, checkpointName(Math.max(...steps))) : null;
 }
 
-function readState(path: string): CheckpointState & { files: Record<string, string> } {
+/** A checkpoint's state.json, checked field by field. */
+export function readState(path: string): CheckpointState & { files: Record<string, string> } {
   let text: string;
   try {
     text = readFileSync(path, "utf8");

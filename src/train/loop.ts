@@ -17,7 +17,7 @@
 // skipThreshold is skipped and counted; the EMA's decay warms up as min(emaDecay, (1+n)/(10+n)) after n updates,
 // so short runs are not averaged with their initialisation; maxBadSteps non-finite steps in a row stop the run with a
 // TrainingError, keeping the last good checkpoint (nothing is saved after the divergence).
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BatchLoader } from "../data/loader.js";
 import { type ImageSet, Progress, repoRoot } from "../data/index.js";
@@ -36,7 +36,7 @@ import {
   tidy,
   torchVersion,
 } from "../tensor/index.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { appendText, writeFileAtomic } from "../util/atomic.js";
 import {
   type CheckpointState,
   latestCheckpoint,
@@ -193,20 +193,6 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
       );
     cfg.init.sha256 = sha256;
   }
-  if (!saved || longer) {
-    const extended = longer
-      ? { extendedFrom: `${saved.train.steps} steps, at ${new Date().toISOString()}` }
-      : {};
-    writeFileAtomic(
-      join(dir, "config.json"),
-      JSON.stringify(
-        { ...cfg, provenance: { ...saved?.provenance, ...provenance(), ...extended } },
-        null,
-        2,
-      ) + "\n",
-    );
-  }
-  if (longer) log(`training longer: ${saved.train.steps} → ${cfg.train.steps} steps per stage`);
   removePartialCheckpoints(dir);
   const ema = new Ema(model, t.emaDecay);
   const evalModel = withRng(t.seed + 1, () => family.create(cfg.hps, shape)).eval();
@@ -255,7 +241,6 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
     dispose([tensors.model, tensors.ema]);
     log(`resuming ${dir} from ${ckpt} (step ${s.step})`);
   } else if (opts.resume) log(`no checkpoint in ${dir}; starting from step 0`);
-  cutMetrics(dir, state.step);
 
   // Which stages to run now.
   let index = stages.indexOf(state.stage);
@@ -273,6 +258,24 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
     if (want < index) throw new ArgumentError(`Stage ${opts.stage} is already trained in ${dir}`);
     last = want;
   }
+
+  // Only now that the checkpoint and the stages are known to be usable does the run folder change: a refused
+  // resume leaves it as it was, and the same command can be tried again.
+  if (!saved || longer) {
+    const extended = longer
+      ? { extendedFrom: `${saved.train.steps} steps, at ${new Date().toISOString()}` }
+      : {};
+    writeFileAtomic(
+      join(dir, "config.json"),
+      JSON.stringify(
+        { ...cfg, provenance: { ...saved?.provenance, ...provenance(), ...extended } },
+        null,
+        2,
+      ) + "\n",
+    );
+  }
+  if (longer) log(`training longer: ${saved.train.steps} → ${cfg.train.steps} steps per stage`);
+  cutMetrics(dir, state.step);
   log(
     `${cfg.model}/${cfg.preset} (${model.numParameters().toLocaleString("en-US")} parameters) on ${cfg.data.name}, ` +
       `spec ${cfg.spec.name}, T = ${cfg.frames}${cfg.framesAsImages ? " as separate images" : ""}, batch ${t.batch} → ${dir}`,
@@ -280,13 +283,17 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
 
   const record = (rec: Record<string, unknown>) => {
     const line = JSON.stringify(rec);
-    appendFileSync(metricsPath, line + "\n");
+    appendText(metricsPath, line + "\n");
     if (output === "json") process.stdout.write(line + "\n");
   };
   const started = performance.now() - state.seconds * 1000;
   const seconds = () => (performance.now() - started) / 1000;
   let lastEval: EvalStats | null = null;
   let opt: AdamW | null = null;
+  // A checkpoint due during a run of non-finite steps waits for the next good step: saved then, it would replace
+  // the last good checkpoint with one from inside what may be a divergence. The end of a stage and an interruption
+  // (stopAt) are saved as they are.
+  let checkpointDue = false;
   const checkpoint = (opt: AdamW) => {
     const rng = getRngState();
     const optim = opt.stateDict();
@@ -407,7 +414,11 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
             join(dir, "samples", `step-${String(state.step).padStart(6, "0")}`),
           );
         const stopping = state.step === opts.stopAt;
-        if (due(cfg.log.checkpointEvery) || stopping) checkpoint(o);
+        checkpointDue ||= due(cfg.log.checkpointEvery);
+        if ((checkpointDue && state.badInARow === 0) || end || stopping) {
+          checkpoint(o);
+          checkpointDue = false;
+        }
         if (stopping) {
           bar.done();
           return {

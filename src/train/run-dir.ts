@@ -6,10 +6,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DataShape, ModelFamily, SampleSettings, TrainableModel } from "../models/model.js";
 import { getFamily } from "../models/registry.js";
-import { ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
+import { type Tensor, ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
 import { isPositiveInt } from "../tensor/errors.js";
 import { bestWeights, readBest } from "./best.js";
-import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
+import { latestCheckpoint, readState, readTensorFile } from "./checkpoint.js";
 import { loadSafetensors } from "../nn/safetensors.js";
 import { type RunConfig, modelShape } from "./config.js";
 import { forEachBatch } from "../data/loader.js";
@@ -85,33 +85,43 @@ export async function openRun(dir: string): Promise<Run> {
     throw new CheckpointError(`${configPath} is not valid JSON`);
   }
   const family = getFamily(config.model);
-  const checkpoint = latestCheckpoint(dir);
-  if (!checkpoint) throw new CheckpointError(`${dir} has no checkpoint yet (no ckpt-<step> folder)`);
-  let { step } = JSON.parse(readFileSync(join(checkpoint, "state.json"), "utf8")) as { step: number };
   const shape = modelShape(config);
-  const model = family.create(family.resolve(config.hps, config.preset), shape);
+  const hps = family.resolve(config.hps, config.preset);
   // Best-checkpoint selection: the weights the validation split chose, not the last ones.
   const best = config.train.selectBest ? readBest(dir) : null;
-  const source = best ? bestWeights(dir) : join(checkpoint, "ema.safetensors");
-  const weights = best ? loadSafetensors(source).tensors : readTensorFile(checkpoint, "ema");
+  // Read before the model is built: the less time between listing the checkpoints and reading them, the fewer
+  // retries while a trainer replaces them.
+  const latest = best
+    ? { checkpoint: join(dir, "best"), step: best.step, weights: loadSafetensors(bestWeights(dir)).tensors }
+    : readLatestEma(dir);
+  const { checkpoint, step, weights } = latest;
+  const model = family.create(hps, shape);
   try {
-    model.loadStateDict(weights, { source });
+    model.loadStateDict(weights, { source: best ? bestWeights(dir) : join(checkpoint, "ema.safetensors") });
   } finally {
     dispose(weights);
   }
-  if (best) step = best.step;
   model.eval();
   const image = { c: config.data.channels, h: config.data.size, w: config.data.size };
-  return {
-    dir,
-    config,
-    family,
-    model,
-    shape,
-    image,
-    checkpoint: best ? join(dir, "best") : checkpoint,
-    step,
-  };
+  return { dir, config, family, model, shape, image, checkpoint, step };
+}
+
+/**
+ * The step and EMA weights of the latest checkpoint. A trainer still running deletes a checkpoint once a newer one
+ * is complete, so a read that fails while a newer checkpoint has appeared is retried on that one (each retry
+ * follows a checkpoint the trainer completed, so they end with its run).
+ */
+function readLatestEma(dir: string): { checkpoint: string; step: number; weights: Map<string, Tensor> } {
+  for (;;) {
+    const checkpoint = latestCheckpoint(dir);
+    if (!checkpoint) throw new CheckpointError(`${dir} has no checkpoint yet (no ckpt-<step> folder)`);
+    try {
+      const { step, files } = readState(join(checkpoint, "state.json"));
+      return { checkpoint, step, weights: readTensorFile(checkpoint, "ema", files) };
+    } catch (err) {
+      if (latestCheckpoint(dir) === checkpoint) throw err;
+    }
+  }
 }
 
 /** n generated videos as uint8 (n, T, C, H, W), cropped to the data's size. */

@@ -1,9 +1,35 @@
-// Atomic file writes: a uniquely named temp file beside the target, fsync, rename. A crash or kill -9 at any
-// moment leaves either the old file or the new one, never half of one.
+// File writes that survive faults. Atomic writes go to a uniquely named temp file beside the target, are fsynced,
+// then renamed: a crash or kill -9 at any moment leaves either the old file or the new one, never half of one.
+// write(2) may write fewer bytes than asked (a file size limit, a nearly full disk), so every write loops until
+// all bytes are written or it fails; running out of room is reported as a StorageError naming the file.
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { open, mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { StorageError } from "../tensor/errors.js";
+
+const noRoom: Record<string, string> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exceeded",
+  EFBIG: "the file would exceed the size limit (ulimit -f)",
+};
+
+/** `err` as a StorageError naming `path` when it means there is no room to write (else `err` itself). */
+export function storageError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code !== undefined && code in noRoom
+    ? new StorageError(`Cannot write ${path}: ${noRoom[code]} (${code})`)
+    : err;
+}
 
 function tempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
@@ -13,22 +39,44 @@ function asBytes(data: Uint8Array | string): Uint8Array {
   return typeof data === "string" ? Buffer.from(data) : data;
 }
 
+function writeAll(path: string, data: Uint8Array | string, flag: "w" | "wx"): void {
+  const fd = openSync(path, flag);
+  try {
+    const bytes = asBytes(data);
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes all of `data` to `path` in place and fsyncs it (for files inside a folder that is renamed whole). */
+export function writeSynced(path: string, data: Uint8Array | string): void {
+  try {
+    writeAll(path, data, "w");
+  } catch (err) {
+    throw storageError(err, path);
+  }
+}
+
+/** Appends text (a log line), without fsync: a torn last line is for the reader to skip. */
+export function appendText(path: string, text: string): void {
+  try {
+    appendFileSync(path, text);
+  } catch (err) {
+    throw storageError(err, path);
+  }
+}
+
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPath(path);
   try {
-    const fd = openSync(tmp, "wx");
-    try {
-      const bytes = asBytes(data);
-      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeAll(tmp, data, "wx");
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw storageError(err, path);
   }
 }
 
@@ -52,6 +100,6 @@ export async function writeFileAtomicAsync(
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw storageError(err, path);
   }
 }

@@ -20,7 +20,7 @@ import { hvaeFamily } from "../../src/models/hvae.js";
 import type { ModelFamily, TrainableModel } from "../../src/models/model.js";
 import { registerFamily } from "../../src/models/registry.js";
 import { ArgumentError, manualSeed, setNumThreads } from "../../src/tensor/index.js";
-import { readCheckpoint } from "../../src/train/checkpoint.js";
+import { readCheckpoint, readState } from "../../src/train/checkpoint.js";
 import { type RunInput, completeWithData, resolveRunConfig } from "../../src/train/config.js";
 import { loadRunData, scoreTestSet } from "../../src/train/data.js";
 import { TrainingError, train } from "../../src/train/loop.js";
@@ -149,6 +149,28 @@ test("a corrupt or truncated checkpoint is refused, naming the file", async () =
   });
 });
 
+test("a resume refused for its checkpoint writes nothing: config.json and metrics are kept, and it can be retried", async () => {
+  const dir = join(root, "refused-resume");
+  await train(tiny(2), dir, { output: "quiet" });
+  const files = ["config.json", "metrics.jsonl"].map((f) => join(dir, f));
+  const before = files.map((f) => readFileSync(f, "utf8"));
+  const model = join(dir, "ckpt-000002", "model.safetensors");
+  const bytes = readFileSync(model);
+  bytes[bytes.length - 1]! ^= 1;
+  writeFileSync(model, bytes);
+  // Training longer would rewrite config.json (steps, extendedFrom), had the checkpoint been accepted.
+  await assert.rejects(train({ train: { steps: 4 } }, dir, { resume: true, output: "quiet" }), {
+    name: "CheckpointError",
+  });
+  assert.deepEqual(
+    files.map((f) => readFileSync(f, "utf8")),
+    before,
+  );
+  bytes[bytes.length - 1]! ^= 1;
+  writeFileSync(model, bytes);
+  assert.equal((await train({ train: { steps: 4 } }, dir, { resume: true, output: "quiet" })).step, 4);
+});
+
 test("a run folder is never overwritten, and resuming with a different config is refused", async () => {
   const dir = join(root, "mismatch");
   await train(tiny(2), dir, { output: "quiet" });
@@ -264,14 +286,16 @@ test("non-finite losses are skipped and counted; persistent ones stop the run, k
     assert.equal(
       err.message,
       `training stopped at step 8: the loss or its gradients were not finite for 5 steps in a row (try a lower --lr or train.gradClip). ` +
-        `The last good checkpoint is ${join(dir, "ckpt-000006")}; nothing was saved after the divergence.`,
+        `The last good checkpoint is ${join(dir, "ckpt-000002")}; nothing was saved after the divergence.`,
     );
     return true;
   });
+  // The checkpoints due at steps 4 and 6 fell inside the non-finite steps: the one of step 2 is kept.
   assert.deepEqual(
     readdirSync(dir).filter((e) => e.startsWith("ckpt")),
-    ["ckpt-000006"],
+    ["ckpt-000002"],
   );
+  assert.equal(readState(join(dir, "ckpt-000002", "state.json")).badInARow, 0);
   const train_ = records(dir).filter((r) => r.type === "train");
   assert.deepEqual(
     train_.map((r) => r.skipped),
