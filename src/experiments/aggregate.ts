@@ -58,7 +58,7 @@ export const metricColumns: { key: string; title: string; digits: number }[] = [
   { key: "recall", title: "recall ↑", digits: 3 },
   { key: "bpd", title: "bits/dim ↓", digits: 3 },
   { key: "last_bpd_given_true", title: "last frame bits ↓ (true earlier frames)", digits: 3 },
-  { key: "last_bpd_generated", title: "last frame bits ↓ (own earlier frames)", digits: 3 },
+  { key: "last_bpd_generated", title: "last frame bits, own earlier frames (1-draw bound) ↓", digits: 3 },
   { key: "fid", title: "FID ↓", digits: 2 },
   { key: "probe", title: "linear probe acc ↑", digits: 3 },
 ];

@@ -41,8 +41,10 @@ export interface TrainableModel extends Module {
   evaluate(videos: Tensor, stage: string): Record<string, number>;
   /**
    * Per video (B): the last frame's bits per dimension when the model draws frames 1 … T − 1 itself and is then
-   * scored on the true last frame (one draw per video, so the mean is a Monte-Carlo estimate). With T = 1 it is the
-   * image's bits/dim.
+   * scored on the true last frame. The drawn frames belong to some other image than the scored one, so this is not
+   * the image's likelihood: averaged over videos it is the one-draw (Jensen) upper bound on the image's marginal
+   * bits/dim under the video model, −log₂ E_v p(x | v) ≤ E_v[−log₂ p(x | v)], loose by how much the last frame
+   * depends on the earlier ones. With T = 1 it is the image's bits/dim.
    */
   lastGivenGenerated?(videos: Tensor): Tensor;
   /**
