@@ -21,7 +21,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors } from "../nn/index.js";
-import { type Tensor, CheckpointError } from "../tensor/index.js";
+import { type Tensor, CheckpointError, dispose } from "../tensor/index.js";
 import type { LoaderState } from "../data/loader.js";
 import { storageError, writeSynced } from "../util/atomic.js";
 
@@ -138,6 +138,8 @@ export function readState(path: string): CheckpointState & { files: Record<strin
   } catch {
     throw new CheckpointError(`${path} is not valid JSON (truncated or edited?)`);
   }
+  if (typeof s !== "object" || s === null || Array.isArray(s))
+    throw new CheckpointError(`${path} does not hold a JSON object`);
   const need: [string, string][] = [
     ["step", "number"],
     ["stage", "string"],
@@ -163,7 +165,12 @@ export function readCheckpoint(folder: string): {
 } {
   const { files, ...state } = readState(join(folder, "state.json"));
   const tensors = {} as Record<TensorFile, Map<string, Tensor>>;
-  for (const name of tensorFiles) tensors[name] = readTensorFile(folder, name, files);
+  try {
+    for (const name of tensorFiles) tensors[name] = readTensorFile(folder, name, files);
+  } catch (err) {
+    dispose(Object.values(tensors)); // the files read before the one refused
+    throw err;
+  }
   return { state, tensors };
 }
 

@@ -289,41 +289,35 @@ test("fuzz: spec JSON", () => {
   );
 });
 
-// Marked todo until the run-folder fixes of #27 (cases 1-6) land: checkpoint.ts reads a JSON `null` root
-// (mutant 634) into a TypeError.
-test(
-  "fuzz: a checkpoint's state.json",
-  { todo: "checkpoint.ts readState: a null root is a TypeError" },
-  () => {
-    const run = join(root, "run");
-    mkdirSync(run, { recursive: true });
-    const small = () => new Map([["w", T.ones([2])]]);
-    const state = {
-      step: 3,
-      stage: "train",
-      stageStep: 3,
-      skipped: 0,
-      badInARow: 0,
-      loader: { epoch: 0, position: 24, seed: 1 },
-      optimizer: { step: 3, lr: 0.001 },
-      rng: "AAAA",
-      seconds: 1.5,
-    } as unknown as Parameters<typeof saveCheckpoint>[1];
-    const folder = saveCheckpoint(run, state, { model: small(), ema: small(), optim: small() });
-    const stateFile = join(folder, "state.json");
-    const valid = JSON.parse(readFileSync(stateFile, "utf8"));
-    // Refusals name state.json or the tensor file whose checksum it no longer matches: the folder either way.
-    fuzz(
-      folder,
-      1500,
-      5,
-      (r) => mutateJsonText(valid, r),
-      (bytes) => {
-        writeFileSync(stateFile, bytes);
-        const { tensors } = readCheckpoint(folder);
-        return [tensors.model, tensors.ema, tensors.optim];
-      },
-      true,
-    );
-  },
-);
+test("fuzz: a checkpoint's state.json", () => {
+  const run = join(root, "run");
+  mkdirSync(run, { recursive: true });
+  const small = () => new Map([["w", T.ones([2])]]);
+  const state = {
+    step: 3,
+    stage: "train",
+    stageStep: 3,
+    skipped: 0,
+    badInARow: 0,
+    loader: { epoch: 0, position: 24, seed: 1 },
+    optimizer: { step: 3, lr: 0.001 },
+    rng: "AAAA",
+    seconds: 1.5,
+  } as unknown as Parameters<typeof saveCheckpoint>[1];
+  const folder = saveCheckpoint(run, state, { model: small(), ema: small(), optim: small() });
+  const stateFile = join(folder, "state.json");
+  const valid = JSON.parse(readFileSync(stateFile, "utf8"));
+  // Refusals name state.json or the tensor file whose checksum it no longer matches: the folder either way.
+  fuzz(
+    folder,
+    1500,
+    5,
+    (r) => mutateJsonText(valid, r),
+    (bytes) => {
+      writeFileSync(stateFile, bytes);
+      const { tensors } = readCheckpoint(folder);
+      return [tensors.model, tensors.ema, tensors.optim];
+    },
+    true,
+  );
+});
