@@ -15,23 +15,12 @@ import { decodeSafetensors, encodeSafetensors } from "../../src/nn/index.js";
 import * as T from "../../src/tensor/index.js";
 import { readCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
 import { readConfigFile, resolveRunConfig } from "../../src/train/config.js";
+import { mulberry32 } from "../../src/util/random.js";
 import { parseSpec } from "../../src/video/index.js";
 import { makePth, op, statePickle, tensorRef } from "../eval/pth-build.js";
 
 const root = mkdtempSync(join(tmpdir(), "lastframe-fuzz-"));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** mulberry32: a small seeded generator, so every run tries the same inputs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x22, 0x7b, 0x5d, 0x2e];
 const INTERESTING_U32 = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 1 << 20];
@@ -152,7 +141,7 @@ function fuzz(
   named: boolean,
   maxGrowthMb = 300,
 ): Tally {
-  const r = rng(seed);
+  const r = mulberry32(seed); // a seeded generator: every run tries the same inputs
   const tally: Tally = { tried: 0, accepted: 0, refused: 0, peakRssGrowthMb: 0 };
   const base = process.memoryUsage.rss();
   const live = T.liveTensors();
