@@ -1,6 +1,6 @@
 // A small typed flag parser shared by every command: each command declares its flags once (type, default,
 // help), and unknown flags, missing values and wrong types are UsageErrors naming the flag.
-import { ArgumentError } from "../tensor/errors.js";
+import { ArgumentError } from "../errors.js";
 
 export class UsageError extends ArgumentError {
   override name = "UsageError";

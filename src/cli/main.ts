@@ -1,7 +1,7 @@
 // The `lastframe` command: dispatches to one module per subcommand. User mistakes (bad flags, missing files,
 // corrupt data) print one clear line and exit 2; no room to write (a full disk) prints one line and exits 1; anything
 // else is a bug and prints its stack.
-import { ArgumentError, CheckpointError, DataError, StorageError } from "../tensor/errors.js";
+import { ArgumentError, CheckpointError, DataError, StorageError } from "../errors.js";
 import { UsageError } from "./args.js";
 
 /** A command returns its exit code (or nothing for 0). */

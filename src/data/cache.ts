@@ -19,7 +19,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
-import { DataError } from "../tensor/errors.js";
+import { DataError } from "../errors.js";
 import { writeFileAtomicAsync } from "../util/atomic.js";
 import { repoRoot } from "./paths.js";
 import type { DatasetInfo, ImageSet, SplitData, SplitName } from "./types.js";

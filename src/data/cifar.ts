@@ -2,7 +2,7 @@
 // test_batch.bin (test); each record is 1 label byte (0-9) then 3072 bytes: the 32x32 R plane, G plane, B plane
 // (row-major) -- already CHW. Class names come from batches.meta.txt when present.
 
-import { DataError } from "../tensor/errors.js";
+import { DataError } from "../errors.js";
 import {
   baseOf,
   dirOf,

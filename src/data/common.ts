@@ -1,7 +1,7 @@
 // Helpers shared by the format readers: preparation parameters, subset selection, and turning in-memory raw
 // arrays (idx, CIFAR binary) into ImageSets at the requested size and channel count.
 
-import { DataError } from "../tensor/errors.js";
+import { DataError } from "../errors.js";
 import { chwToHwc, resampleInto, withDecodeTuning, type DecodeSpec } from "./decode.js";
 import { TaskPool, type Source } from "./source.js";
 import type { Progress } from "./progress.js";

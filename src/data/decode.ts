@@ -9,7 +9,7 @@
 
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
-import { DataError, oneLine } from "../tensor/errors.js";
+import { DataError, oneLine } from "../errors.js";
 
 export interface Crop {
   left: number;

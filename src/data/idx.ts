@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import zlib from "node:zlib";
 import { promisify } from "node:util";
-import { DataError } from "../tensor/errors.js";
+import { DataError } from "../errors.js";
 import {
   dirOf,
   fromRaw,

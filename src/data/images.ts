@@ -14,7 +14,7 @@
 // valid 162771-182637, test 182638-202599. Labels are identity numbers when identity.txt or identity_CelebA.txt
 // is present (-1 for images it does not list), else null.
 
-import { DataError } from "../tensor/errors.js";
+import { DataError } from "../errors.js";
 import {
   baseOf,
   dirOf,

@@ -23,7 +23,7 @@
 // ArgumentErrors.
 
 import path from "node:path";
-import { DataError, expected } from "../tensor/errors.js";
+import { DataError, expected } from "../errors.js";
 import { cacheFilePath, defaultCacheDir, readCache, writeCache } from "./cache.js";
 import { CIFAR10_CLASSES, findCifarBinRoot, prepareCifarBin } from "./cifar.js";
 import { emptySet, type PrepareContext, type PrepareParams, type Prepared } from "./common.js";
@@ -42,7 +42,7 @@ export { defaultSplit, withTestSplit } from "./splits.js";
 export { readTar, type TarEntry } from "./tar.js";
 export { CACHE_FORMAT_VERSION, cacheRoot, readCache, writeCache } from "./cache.js";
 export { repoRoot } from "./paths.js";
-export { DataError } from "../tensor/errors.js";
+export { DataError } from "../errors.js";
 
 export const datasetNames = ["mnist", "fashion-mnist", "cifar10", "celeba64"] as const;
 export type DatasetName = (typeof datasetNames)[number];

@@ -7,7 +7,7 @@
 // epochs: the last partial batch of an epoch is dropped, as is usual for training.
 import type { ImageSet } from "./types.js";
 import { type Tensor, expected, fromTyped, pad, tidy, where } from "../tensor/index.js";
-import { isNonNegativeInt, isPositiveInt } from "../tensor/errors.js";
+import { isNonNegativeInt, isPositiveInt } from "../errors.js";
 import { mulberry32 } from "../util/random.js";
 
 export interface LoaderState {

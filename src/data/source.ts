@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
-import { DataError } from "../tensor/errors.js";
+import { DataError } from "../errors.js";
 import { readTar } from "./tar.js";
 
 export interface SourceFile {

@@ -6,7 +6,7 @@
 //     is empty, a tenth of train is held out as test, chosen by a hash of each image's pixels. The choice
 //     depends only on the images, so training and a later eval of the run hold out the same ones, and
 //     duplicate images sort next to each other.
-import { DataError } from "../tensor/errors.js";
+import { DataError } from "../errors.js";
 import { fnv1a } from "./common.js";
 import type { ImageSet, SplitData } from "./types.js";
 

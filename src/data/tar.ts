@@ -10,7 +10,7 @@
 
 import fs from "node:fs";
 import zlib from "node:zlib";
-import { DataError } from "../tensor/errors.js";
+import { DataError } from "../errors.js";
 
 export interface TarEntry {
   /** Path inside the archive, '/'-separated, without a leading "./" or trailing "/". */

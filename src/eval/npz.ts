@@ -4,7 +4,7 @@
 // "\x93NUMPY", a version, a header length, a Python dict literal (dtype, order, shape), then the raw array.
 import { readFileSync } from "node:fs";
 import { crc32 } from "node:zlib";
-import { CheckpointError } from "../tensor/errors.js";
+import { CheckpointError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { GaussianStats } from "./frechet.js";
 import { readZipDirectory, zipEntryData } from "./zip.js";

@@ -2,7 +2,7 @@
 // strings, tuples, lists, dicts) is made of, and resolves a global only through the table the caller passes.
 // It never runs code: a pickle naming any other global (a model class, os.system, …) is refused with an error
 // that names it. This is how lastframe opens PyTorch state dicts without Python.
-import { CheckpointError } from "../tensor/errors.js";
+import { CheckpointError } from "../errors.js";
 
 /** What a whitelisted global does when a pickle calls it (REDUCE, NEWOBJ) or sets its state (BUILD). */
 export interface PickleGlobal {

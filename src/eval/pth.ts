@@ -6,7 +6,7 @@
 // Tensors are rebuilt from (storage, offset, size, stride); only the globals a state dict needs are allowed.
 import { type DType, type Tensor, CheckpointError, dispose, fromTyped } from "../tensor/index.js";
 import { arrayTypeOf, byteSize } from "../tensor/dtype.js";
-import { describeData } from "../tensor/errors.js";
+import { describeData } from "../errors.js";
 import { type PickleGlobal, PickleRef, unpickle } from "./pickle.js";
 import { isZip, readZipDirectory, zipEntryData } from "./zip.js";
 import { readCheckpointFile } from "../nn/index.js";

@@ -2,7 +2,7 @@
 // and numpy's .npz files are zip archives; PyTorch stores its entries uncompressed, numpy may deflate them.
 // Zip64 records are read so that checkpoints over 4 GiB work too.
 import { inflateRawSync } from "node:zlib";
-import { CheckpointError } from "../tensor/errors.js";
+import { CheckpointError } from "../errors.js";
 
 export interface ZipEntry {
   name: string;

@@ -15,7 +15,7 @@ import {
   tidy,
   dispose,
 } from "../tensor/index.js";
-import { ArgumentError } from "../tensor/errors.js";
+import { ArgumentError } from "../errors.js";
 
 export interface ProbeOptions {
   trainImages: number;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Row, Budget } from "./suites.js";
 import { type RunResult, type SuiteResults, runName } from "./aggregate.js";
-import { ArgumentError, DataError } from "../tensor/errors.js";
+import { ArgumentError, DataError } from "../errors.js";
 
 /**
  * A suite's results.json, or a clear error naming the file. Runs recorded before runs named their machine get

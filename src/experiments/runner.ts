@@ -36,7 +36,7 @@ import {
 } from "./reuse.js";
 import { presetNames } from "../video/index.js";
 import { getFamily } from "../models/registry.js";
-import { ArgumentError, DataError, expected } from "../tensor/errors.js";
+import { ArgumentError, DataError, expected } from "../errors.js";
 import { dispose } from "../tensor/index.js";
 import { type EvalReport, type MetricName, evaluate, writeReport } from "../eval/evaluate.js";
 import { storedFeatNetInfo } from "../eval/featnet-train.js";

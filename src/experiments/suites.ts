@@ -13,7 +13,7 @@
 // seen and compute match the video rows), more augmented data (`distribution-augmentation`, Jun et al. 2020: one
 // image model over all frames told the frame index, sampled at index T, never conditioned on earlier frames) and
 // a video set-up without information (`noise-control`, `shuffle-control`).
-import { ArgumentError } from "../tensor/errors.js";
+import { ArgumentError } from "../errors.js";
 
 export interface Row {
   /** Unique within a suite; also the run folder name (with the seed appended). */

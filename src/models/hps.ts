@@ -1,7 +1,7 @@
 // The one hyperparameter resolver every model family uses (openai/vdvae's named hparam sets): a named preset,
 // then the given keys on top. An unknown preset or key is an error that lists the valid ones; a value of another
 // type than the default's is an error naming the key; the family's own `validate` then checks values and ranges.
-import { ArgumentError, expected } from "../tensor/errors.js";
+import { ArgumentError, expected } from "../errors.js";
 
 export function resolveHps<C extends object>(
   family: string,

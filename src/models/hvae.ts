@@ -45,7 +45,7 @@ import {
   tidy,
   zeros,
 } from "../tensor/index.js";
-import { isPositiveInt } from "../tensor/errors.js";
+import { isPositiveInt } from "../errors.js";
 import { resolveHps } from "./hps.js";
 import { DiscretisedLogistics } from "./dmol.js";
 import {

@@ -1,5 +1,5 @@
 // Model families by name, for the CLI and the experiment suites. A new family adds one import and one entry.
-import { ArgumentError } from "../tensor/errors.js";
+import { ArgumentError } from "../errors.js";
 import { hvaeFamily } from "./hvae.js";
 import type { ModelFamily } from "./model.js";
 import { vqFamily } from "./vq.js";

@@ -30,7 +30,7 @@ import {
   noGrad,
   tidy,
 } from "../tensor/index.js";
-import { isPositiveInt } from "../tensor/errors.js";
+import { isPositiveInt } from "../errors.js";
 
 export interface PriorConfig {
   /** Transformer blocks. */

@@ -30,7 +30,7 @@ import {
   tidy,
   zeros,
 } from "../tensor/index.js";
-import { isPositiveInt } from "../tensor/errors.js";
+import { isPositiveInt } from "../errors.js";
 import { CodePrior, type PriorConfig, type SampleOptions, sampleOptions } from "./vq-prior.js";
 
 export type FrameAttention = "full" | "first-order" | "none";

@@ -12,7 +12,7 @@
 // being one dimension. The last frame's likelihood is conditional on frames 1 … T − 1, as the sampler draws it.
 import { Module } from "../nn/index.js";
 import { type Tensor, cat, check, expected, noGrad, pad, tidy } from "../tensor/index.js";
-import { isPositiveInt } from "../tensor/errors.js";
+import { isPositiveInt } from "../errors.js";
 import { resolveHps } from "./hps.js";
 import {
   type DataShape,

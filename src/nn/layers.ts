@@ -15,7 +15,7 @@ import {
   randn,
   zeros,
 } from "../tensor/index.js";
-import { isPositiveInt } from "../tensor/errors.js";
+import { isPositiveInt } from "../errors.js";
 import { defaultWeight_, fanIn } from "./init.js";
 import { Module } from "./module.js";
 

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type DType, Tensor, CheckpointError, dispose, fromTyped } from "../tensor/index.js";
-import { describeData } from "../tensor/errors.js";
+import { describeData } from "../errors.js";
 import type { Module } from "./module.js";
 import { arrayTypeOf } from "../tensor/dtype.js";
 

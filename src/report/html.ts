@@ -3,7 +3,7 @@
  * scripts and no external requests (a Content-Security-Policy meta tag enforces both). All text
  * coming from `ReportData` is escaped.
  */
-import { ArgumentError } from "../tensor/errors.js";
+import { ArgumentError } from "../errors.js";
 import { writeFileAtomicAsync } from "../util/atomic.js";
 import { formatCell, isNumericColumn, type Cell } from "./markdown.js";
 import { escapeXml, lineChart, type LineChartOptions } from "./svg.js";

@@ -5,7 +5,7 @@
 import type { Handle } from "../native/binding.js";
 import { native } from "../native/load.js";
 import { type DType, dtypeCode } from "./dtype.js";
-import { TorchError } from "./errors.js";
+import { TorchError } from "../errors.js";
 import type { Tensor } from "./tensor.js";
 
 const opIds: number[] = [];

@@ -1,5 +1,5 @@
 // Tensor element types. Codes are c10::ScalarType values (native/addon.cc passes them straight to libtorch).
-import { ArgumentError } from "./errors.js";
+import { ArgumentError } from "../errors.js";
 
 export type DType =
   "uint8" | "int8" | "int16" | "int32" | "int64" | "float16" | "float32" | "float64" | "bool" | "bfloat16";

@@ -11,5 +11,5 @@ export {
   StorageError,
   expected,
   check,
-} from "./errors.js";
+} from "../errors.js";
 export * as raw from "./ops.gen.js";

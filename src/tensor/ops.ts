@@ -3,7 +3,7 @@
 import { native } from "../native/load.js";
 import { wrap } from "./call.js";
 import { type DType, type TypedArray, arrayTypeOf, dtypeCode, dtypeOfArray } from "./dtype.js";
-import { ArgumentError, check, expected, isNonNegativeInt } from "./errors.js";
+import { ArgumentError, check, expected, isNonNegativeInt } from "../errors.js";
 import * as ops from "./ops.gen.js";
 import { type Reduction, type Shape, Tensor, checkDevice, reductionCode } from "./tensor.js";
 

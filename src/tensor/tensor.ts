@@ -6,7 +6,7 @@ import type { Handle } from "../native/binding.js";
 import { native } from "../native/load.js";
 import { setTensorFactory } from "./call.js";
 import { type DType, type TypedArray, arrayTypeOf, dtypeOf } from "./dtype.js";
-import { ArgumentError, TorchError, check } from "./errors.js";
+import { ArgumentError, TorchError, check } from "../errors.js";
 import * as ops from "./ops.gen.js";
 import { track } from "./scope.js";
 

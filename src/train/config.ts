@@ -13,7 +13,7 @@ import { resolve } from "node:path";
 import { totalmem } from "node:os";
 import { getFamily } from "../models/registry.js";
 import type { DataShape } from "../models/model.js";
-import { ArgumentError, expected, oneLine } from "../tensor/errors.js";
+import { ArgumentError, expected, oneLine } from "../errors.js";
 import { parseSpec, presetNames, type VideoSpec } from "../video/index.js";
 import type { InitSettings } from "./init.js";
 

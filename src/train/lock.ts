@@ -25,7 +25,7 @@ import {
 } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ArgumentError } from "../tensor/errors.js";
+import { ArgumentError } from "../errors.js";
 import { writeSynced } from "../util/atomic.js";
 import { processState } from "../util/process.js";
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { DataShape, ModelFamily, SampleSettings, TrainableModel } from "../models/model.js";
 import { getFamily } from "../models/registry.js";
 import { type Tensor, ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
-import { isPositiveInt } from "../tensor/errors.js";
+import { isPositiveInt } from "../errors.js";
 import { bestWeights, readBest } from "./best.js";
 import { latestCheckpoint, readState, readTensorFile } from "./checkpoint.js";
 import { loadSafetensors } from "../nn/safetensors.js";

@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { open, mkdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { StorageError } from "../tensor/errors.js";
+import { StorageError } from "../errors.js";
 
 const noRoom: Record<string, string> = {
   ENOSPC: "no space left on the device",

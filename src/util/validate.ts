@@ -5,7 +5,7 @@
  * `Expected <what> for <name> but received <value> (<type>)`. They throw ArgumentError, the error of a user
  * mistake, which the CLI prints as one line (exit 2).
  */
-import { ArgumentError } from "../tensor/errors.js";
+import { ArgumentError } from "../errors.js";
 
 /** Short, human readable rendering of an arbitrary value for an error message. */
 function describeValue(value: unknown): string {

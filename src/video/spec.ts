@@ -28,7 +28,7 @@
 //
 // A spec without operators is the plain image: T = 1 whatever the frames argument says.
 import { existsSync, readFileSync } from "node:fs";
-import { ArgumentError, expected, isPositiveInt, oneLine } from "../tensor/errors.js";
+import { ArgumentError, expected, isPositiveInt, oneLine } from "../errors.js";
 import {
   type OperatorName,
   type Params,

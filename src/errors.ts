@@ -1,5 +1,6 @@
-// lastframe's error family. Each names the value, argument, file or operator that is wrong, so a CLI can print
-// the message alone (no stack trace) for user mistakes.
+// lastframe's error family, outside the tensor layer so that every layer can use it (it imports nothing). Each
+// names the value, argument, file or operator that is wrong, so a CLI can print the message alone (no stack trace)
+// for user mistakes.
 
 /** A bad argument to a public function: `Expected positive integer for width but received -1 (number)`. */
 export class ArgumentError extends Error {
