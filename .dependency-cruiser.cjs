@@ -25,6 +25,7 @@ const layers = [
   ["modality"],
   ["models"],
   ["train", "bench"],
+  ["run"],
   ["eval"],
   ["experiments"],
   ["cli"],

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type SuiteResults, runRow } from "../src/experiments/aggregate.js";
 import { meanStd } from "../src/report/markdown.js";
-import { type MetricRecord, readMetrics } from "../src/train/run-dir.js";
+import { type MetricRecord, readMetrics } from "../src/run/run.js";
 
 const dirs = process.argv.slice(2);
 if (!dirs.length) {

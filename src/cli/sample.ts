@@ -2,7 +2,7 @@
 // and optionally the whole videos as an animated GIF.
 import { writeGif, writeGrid } from "../modality/image-grid.js";
 import { lastFrames } from "../train/data.js";
-import { closeRun, openRun, sampleVideos } from "../train/run-dir.js";
+import { closeRun, openRun, sampleVideos } from "../run/run.js";
 import { type FlagSpecs, flagName, parseCommand, UsageError } from "./args.js";
 
 export const sampleFlags = {

@@ -10,7 +10,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { type SplitData, defaultSplit, loadDataset, withTestSplit } from "../data/index.js";
-import { closeRun, evaluateRun, openRun, sampleVideos, testVideos, type Run } from "../train/run-dir.js";
+import { closeRun, evaluateRun, openRun, sampleVideos, testVideos, type Run } from "../run/run.js";
 import { type EvalStats, type VideoBytes, lastFrames } from "../train/data.js";
 import {
   ArgumentError,

@@ -16,7 +16,7 @@ import {
 import { readSuiteResults } from "./reuse.js";
 import { budgets, suiteNames } from "./suites.js";
 import { DataError } from "../errors.js";
-import { type MetricRecord, readMetrics } from "../train/run-dir.js";
+import { type MetricRecord, readMetrics } from "../run/run.js";
 import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "../report/html.js";
 import { PALETTE } from "../report/svg.js";
 

@@ -20,7 +20,7 @@ import { readInitWeights } from "../train/init.js";
 import { saveSafetensors } from "../nn/safetensors.js";
 import { type RunInput, configFingerprint, resolveRunConfig } from "../train/config.js";
 import { loadRunData } from "../train/data.js";
-import { closeRun, openRun, readMetrics } from "../train/run-dir.js";
+import { closeRun, openRun, readMetrics } from "../run/run.js";
 import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";

@@ -1,7 +1,7 @@
 // Best-checkpoint selection (train.selectBest): the EMA weights of the evaluation whose validation
 // last_bpd_given_true was lowest, kept in <run>/best/ (ema.safetensors, then best.json naming their step and
 // value, each written atomically: best.json is written last, so it never names weights that are not all there).
-// Reading a run back (run-dir.ts) samples and evaluates these weights instead of the latest checkpoint's.
+// Reading a run back (run/run.ts) samples and evaluates these weights instead of the latest checkpoint's.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Module } from "../nn/index.js";

@@ -67,7 +67,7 @@ import {
 import { readBest, writeBest } from "./best.js";
 import { applyInit } from "./init.js";
 import { lockRunFolder } from "./lock.js";
-import { readMetrics } from "./run-dir.js";
+import { readMetrics } from "./metrics.js";
 
 /** The run stopped itself: persistent non-finite losses or gradients. */
 export class TrainingError extends Error {

@@ -14,7 +14,7 @@ import { featnetConfigs } from "../../src/eval/featnets.js";
 import { saveFeatNet, trainFeatNet } from "../../src/eval/featnet-train.js";
 import { train } from "../../src/train/loop.js";
 import { videoFrame } from "../../src/train/data.js";
-import { closeRun, openRun, testVideos } from "../../src/train/run-dir.js";
+import { closeRun, openRun, testVideos } from "../../src/run/run.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "lastframe-eval-"));
 const cache = path.join(root, "cache");

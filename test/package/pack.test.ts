@@ -85,7 +85,7 @@ test("README's API example runs from plain JavaScript", () => {
 test("README's API example type-checks as TypeScript against the package's .d.ts files", () => {
   writeFileSync(join(project, "example.ts"), readmeExample());
   // Every entry point resolves to its declarations (an untyped one would be an implicit-any error here).
-  const entries = ["", "/tensor", "/nn", "/video", "/models", "/train", "/eval"];
+  const entries = ["", "/tensor", "/nn", "/video", "/models", "/train", "/run", "/eval"];
   writeFileSync(
     join(project, "entries.ts"),
     entries.map((s, i) => `import * as m${i} from "lastframe${s}";\nexport { m${i} };\n`).join("") +

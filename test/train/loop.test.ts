@@ -24,7 +24,7 @@ import { readCheckpoint, readState } from "../../src/train/checkpoint.js";
 import { type RunInput, completeWithData, resolveRunConfig } from "../../src/train/config.js";
 import { loadRunData, scoreTestSet } from "../../src/train/data.js";
 import { TrainingError, train } from "../../src/train/loop.js";
-import { closeRun, openRun, sampleVideos } from "../../src/train/run-dir.js";
+import { closeRun, openRun, sampleVideos } from "../../src/run/run.js";
 import { processState } from "../../src/util/process.js";
 
 // Two shared cores: one thread per process is several times faster than two fighting other processes.

@@ -8,7 +8,7 @@ import { setNumThreads } from "../../src/tensor/index.js";
 import { type RunInput, resolveRunConfig } from "../../src/train/config.js";
 import { loadRunData } from "../../src/train/data.js";
 import { train } from "../../src/train/loop.js";
-import { closeRun, openRun } from "../../src/train/run-dir.js";
+import { closeRun, openRun } from "../../src/run/run.js";
 import { readBest } from "../../src/train/best.js";
 
 setNumThreads(1);

@@ -1,4 +1,4 @@
-// Reading a run back (src/train/run-dir.ts): a broken checkpoint state is refused in one line naming it, and a
+// Reading a run back (src/run/run.ts): a broken checkpoint state is refused in one line naming it, and a
 // run that is still training, deleting older checkpoints as it writes newer ones, can be opened at any moment.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -11,10 +11,10 @@ import { main } from "../../src/cli/main.js";
 import { setNumThreads } from "../../src/tensor/index.js";
 import type { RunInput } from "../../src/train/config.js";
 import { train } from "../../src/train/loop.js";
-import { closeRun, openRun } from "../../src/train/run-dir.js";
+import { closeRun, openRun } from "../../src/run/run.js";
 
 setNumThreads(1);
-const root = mkdtempSync(join(tmpdir(), "lastframe-run-dir-"));
+const root = mkdtempSync(join(tmpdir(), "lastframe-run-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
 

@@ -1,17 +1,18 @@
 // Reading a trained run back: its config, the EMA weights of its latest checkpoint in a model ready to sample
 // and evaluate, and helpers that give generated videos and the run's own test pseudo videos as uint8 arrays,
 // cropped back to the data's own size (e.g. 28×28 for MNIST trained at 32×32). Used by `lastframe sample`,
-// `lastframe eval` and the experiment scripts.
+// `lastframe eval`, the experiments and the report (its own layer, above train/: nothing in train/ reads a run
+// back, except the loop's own metrics file, train/metrics.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DataShape, ModelFamily, SampleSettings, TrainableModel } from "../models/model.js";
 import { getFamily } from "../models/registry.js";
 import { type Tensor, ArgumentError, CheckpointError, dispose, expected, tidy } from "../tensor/index.js";
 import { isPositiveInt } from "../errors.js";
-import { bestWeights, readBest } from "./best.js";
-import { latestCheckpoint, readState, readTensorFile } from "./checkpoint.js";
+import { bestWeights, readBest } from "../train/best.js";
+import { latestCheckpoint, readState, readTensorFile } from "../train/checkpoint.js";
 import { loadSafetensors } from "../nn/safetensors.js";
-import { type RunConfig, modelShape } from "./config.js";
+import { type RunConfig, modelShape } from "../train/config.js";
 import { forEachBatch } from "../data/loader.js";
 import {
   type EvalStats,
@@ -23,33 +24,9 @@ import {
   scoreTestSet,
   toBytes,
   withRng,
-} from "./data.js";
+} from "../train/data.js";
 
-/** One line of a run's metrics.jsonl (see loop.ts for the record types). */
-export interface MetricRecord {
-  type: string;
-  step: number;
-  [k: string]: unknown;
-}
-
-/**
- * A run's metrics.jsonl, skipping lines that do not parse: the torn last line of a run that is still writing,
- * or of one killed mid-write (training cuts it away when it resumes).
- */
-export function readMetrics(dir: string): MetricRecord[] {
-  const path = join(dir, "metrics.jsonl");
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as MetricRecord];
-      } catch {
-        return [];
-      }
-    });
-}
+export { type MetricRecord, readMetrics } from "../train/metrics.js";
 
 export interface Run {
   dir: string;
