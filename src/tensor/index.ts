@@ -1,7 +1,7 @@
 // The tensor layer's public surface: `import { Tensor, tidy, zeros, conv2d } from "lastframe/tensor"`.
 export { Tensor, type Shape, type TensorLike, type Reduction } from "./tensor.js";
 export * from "./ops.js";
-export { tidy, keep, dispose } from "./scope.js";
+export { tidy, keep, dispose, releaseHandles } from "./scope.js";
 export { type DType, dtypes, isFloating } from "./dtype.js";
 export {
   ArgumentError,

@@ -32,6 +32,7 @@ import {
   fromTyped,
   getRngState,
   manualSeed,
+  releaseHandles,
   setRngState,
   tidy,
   torchVersion,
@@ -413,6 +414,8 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
             cfg,
             join(dir, "samples", `step-${String(state.step).padStart(6, "0")}`),
           );
+        // Node runs the finalizers of disposed handles only between event-loop turns (tensor/scope.ts).
+        await releaseHandles();
         const stopping = state.step === opts.stopAt;
         checkpointDue ||= due(cfg.log.checkpointEvery);
         if ((checkpointDue && state.badInARow === 0) || end || stopping) {

@@ -1,5 +1,6 @@
 // Memory discipline: tidy frees intermediates, returns survive, keep() exempts, errors free everything, and a
-// long training loop holds resident memory flat.
+// long training loop holds resident memory flat. The soak through train() and sampling, in a process of its own,
+// is test/train/soak.test.ts.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as T from "../../src/tensor/index.js";
