@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { liveTensors, releaseHandles, setNumThreads } from "../../src/tensor/index.js";
 import type { RunInput } from "../../src/train/config.js";
 import { train } from "../../src/train/loop.js";
-import { closeRun, openRun, sampleVideos } from "../../src/train/run-dir.js";
+import { closeRun, openRun, sampleVideos } from "../../src/run/run.js";
 
 setNumThreads(1);
 const [root, stepsArg, callsArg] = process.argv.slice(2);
