@@ -90,7 +90,7 @@ test("unknown keys and wrong types name the key", () => {
   const bad = join(root, "bad.json");
   writeFileSync(bad, JSON.stringify({ model: "hvae", trian: {} }));
   assert.throws(() => readConfigFile(bad), {
-    message: `Unknown key "trian" in config file ${bad}. Valid keys: model, preset, hps, data, spec, frames, framesAsImages, train, log, provenance`,
+    message: `Unknown key "trian" in config file ${bad}. Valid keys: model, preset, hps, data, spec, frames, framesAsImages, init, train, log, provenance`,
   });
   assert.throws(() => resolveRunConfig({ data: "mnist", train: { lr: "fast" as unknown as number } }), {
     message: 'Expected number for train.lr but received "fast" (string)',

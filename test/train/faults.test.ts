@@ -47,6 +47,18 @@ function partial(dir: string, files: number): boolean {
   }
 }
 
+/**
+ * Training steps the run in `dir` has logged (its progress, not the clock: a fixed time into a run means another
+ * step on every machine, and a fast one finished all 40 steps before the first kill).
+ */
+function stepsDone(dir: string): number {
+  try {
+    return readFileSync(join(dir, "metrics.jsonl"), "utf8").split('"type":"train"').length - 1;
+  } catch {
+    return 0; // not there yet
+  }
+}
+
 /** Runs a trainer until `when` says kill (checked as often as the event loop turns); whether it was killed. */
 async function runUntil(child: ChildProcess, when: (ms: number) => boolean): Promise<boolean> {
   let stderr = "";
@@ -88,20 +100,20 @@ test(
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const moments: [string, (ms: number) => boolean][] = [
       [
-        "at a random moment",
+        "at a random step",
         (
-          (at) => (ms) =>
-            ms > at
-        )(1500 + 1500 * random()),
+          (at) => () =>
+            stepsDone(broken) >= at
+        )(2 + Math.floor((STEPS / 2 - 4) * random())), // in the first half
       ],
       ["while a checkpoint is written", () => partial(broken, 0)],
       ["between the files of a checkpoint", () => partial(broken, 2)],
       [
-        "at a random moment",
+        "at a random step",
         (
-          (at) => (ms) =>
-            ms > at
-        )(1500 + 1500 * random()),
+          (at) => () =>
+            stepsDone(broken) >= at
+        )(STEPS / 2 + 2 + Math.floor((STEPS / 2 - 4) * random())), // in the second half
       ],
       ["while a checkpoint is written", () => partial(broken, 1)],
     ];
