@@ -20,30 +20,26 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BatchLoader } from "../data/loader.js";
-import { type ImageSet, Progress, repoRoot } from "../data/index.js";
+import { Progress, repoRoot } from "../data/index.js";
 import { getFamily } from "../models/registry.js";
-import type { TrainableModel } from "../models/model.js";
-import { AdamW, Ema, clipGradNorm, warmupCosine } from "../nn/index.js";
-import { writeGrid, writeVideoGrid } from "../modality/image-grid.js";
+import type { ModelFamily, TrainableModel } from "../models/model.js";
+import { AdamW, Ema, warmupCosine } from "../nn/index.js";
 import {
   type Tensor,
   ArgumentError,
   dispose,
   fromTyped,
-  getRngState,
   manualSeed,
-  releaseHandles,
   setRngState,
   tidy,
   torchVersion,
 } from "../tensor/index.js";
-import { appendText, writeFileAtomic } from "../util/atomic.js";
+import { writeFileAtomic } from "../util/atomic.js";
 import {
   type CheckpointState,
   latestCheckpoint,
   readCheckpoint,
   removePartialCheckpoints,
-  saveCheckpoint,
 } from "./checkpoint.js";
 import {
   type RunConfig,
@@ -51,29 +47,27 @@ import {
   completeWithData,
   configDifferences,
   mergeInputs,
-  modelShape,
   resolveRunConfig,
   stageSteps,
 } from "./config.js";
+import { type EvalStats, loadRunData, trainingVideos, withRng } from "./data.js";
+import { type GradHook, type StageRun, type StepHook, runStage } from "./engine.js";
 import {
-  type EvalStats,
-  cropVideos,
-  lastFrames,
-  loadRunData,
-  scoreTestSet,
-  toBytes,
-  trainingVideos,
-  withRng,
-} from "./data.js";
-import { readBest, writeBest } from "./best.js";
+  type HookContext,
+  checkpointHook,
+  divergenceGuard,
+  evalHook,
+  metricsHook,
+  progressHook,
+  recorder,
+  samplesHook,
+  stopHook,
+} from "./hooks.js";
 import { applyInit } from "./init.js";
 import { lockRunFolder } from "./lock.js";
 import { readMetrics } from "./metrics.js";
 
-/** The run stopped itself: persistent non-finite losses or gradients. */
-export class TrainingError extends Error {
-  override name = "TrainingError";
-}
+export { TrainingError } from "./hooks.js";
 
 export interface TrainOptions {
   /** Continue from the run folder's latest checkpoint (a folder without a run starts a new one). */
@@ -86,6 +80,13 @@ export interface TrainOptions {
   stopAt?: number;
   /** Notices (start, resume, stage changes); default stderr unless quiet or json. */
   log?: (message: string) => void;
+  /** Called after backward and before clipping on every step with a finite loss (engine.ts GradHook). */
+  gradHook?: GradHook;
+  /**
+   * Whether this process writes the run folder (config.json, metrics, samples, checkpoints, best weights);
+   * default true. The other ranks of a data-parallel run train the same steps and write nothing.
+   */
+  isMain?: boolean;
 }
 
 export interface TrainResult {
@@ -133,7 +134,7 @@ function cutMetrics(dir: string, step: number): void {
   if (text !== readFileSync(path, "utf8")) writeFileAtomic(path, text);
 }
 
-// ***** the loop *****
+// ***** the run: setup, resume, stage selection, then each stage through the engine *****
 
 export async function train(input: RunInput, dir: string, opts: TrainOptions = {}): Promise<TrainResult> {
   const unlock = lockRunFolder(dir);
@@ -144,21 +145,18 @@ export async function train(input: RunInput, dir: string, opts: TrainOptions = {
   }
 }
 
-async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Promise<TrainResult> {
-  const output = opts.output ?? "bar";
-  const log =
-    opts.log ??
-    (output === "bar" ? (m: string) => process.stderr.write(`lastframe train: ${m}\n`) : () => {});
-
-  // Setup: the config (the saved one when resuming, flags on top), the data, the model.
+/** The config (the saved one when resuming, flags on top), checked against the saved run. */
+function resolveConfig(
+  input: RunInput,
+  dir: string,
+  opts: TrainOptions,
+): { cfg: RunConfig; saved: RunConfig | null; longer: boolean } {
   const saved = readRunConfig(dir);
   if (saved && !opts.resume)
     throw new ArgumentError(
       `${dir} already holds a run (config.json); pass --resume to continue it, or choose another --out`,
     );
   const cfg = resolveRunConfig(saved ? mergeInputs(saved as unknown as RunInput, input) : input);
-  const data = await loadRunData(cfg);
-  const shape = completeWithData(cfg, data.train);
   // Training longer is the one change a resume accepts: the steps left follow the longer cosine schedule
   // (a warm restart of the learning rate), so the run no longer equals one trained to the new total from scratch.
   const longer = saved !== null && cfg.train.steps > saved.train.steps;
@@ -172,16 +170,35 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
         `${dir} holds a run with a different config, refusing to mix them:\n  ${diff.join("\n  ")}`,
       );
   }
+  return { cfg, saved, longer };
+}
+
+/** Everything a run trains and evaluates with; `dispose` frees the weights. */
+interface Run {
+  cfg: RunConfig;
+  data: Awaited<ReturnType<typeof loadRunData>>;
+  family: ModelFamily;
+  model: TrainableModel;
+  ema: Ema;
+  evalModel: TrainableModel;
+  loader: BatchLoader;
+  /** The checkpoint being resumed, if any. */
+  ckpt: string | null;
+}
+
+/** The model (seeded), its starting weights (init.from) unless resuming, the EMA, the eval copy, the loader. */
+async function buildRun(cfg: RunConfig, dir: string, opts: TrainOptions, isMain: boolean): Promise<Run> {
+  const data = await loadRunData(cfg);
+  const shape = completeWithData(cfg, data.train);
   const family = getFamily(cfg.model);
   const t = cfg.train;
   manualSeed(t.seed);
   const model = family.create(cfg.hps, shape);
   model.train();
-  const stages = model.stages;
-  if (opts.stage !== undefined && !stages.includes(opts.stage)) {
+  if (opts.stage !== undefined && !model.stages.includes(opts.stage)) {
     model.dispose();
     throw new ArgumentError(
-      `Unknown stage ${JSON.stringify(opts.stage)} for model ${cfg.model}. Valid stages: ${stages.join(", ")}`,
+      `Unknown stage ${JSON.stringify(opts.stage)} for model ${cfg.model}. Valid stages: ${model.stages.join(", ")}`,
     );
   }
   // Weights to start from (a warm start, a shared tokenizer): a resumed checkpoint already holds them.
@@ -194,7 +211,7 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
       );
     cfg.init.sha256 = sha256;
   }
-  removePartialCheckpoints(dir);
+  if (isMain) removePartialCheckpoints(dir);
   const ema = new Ema(model, t.emaDecay);
   const evalModel = withRng(t.seed + 1, () => family.create(cfg.hps, shape)).eval();
   const loader = new BatchLoader(data.train, {
@@ -203,10 +220,13 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
     pad: cfg.data.pad,
     flip: cfg.data.flip,
   });
-  const metricsPath = join(dir, "metrics.jsonl");
+  return { cfg, data, family, model, ema, evalModel, loader, ckpt };
+}
 
-  // Resume: everything the next step depends on.
-  let state: CheckpointState = {
+/** Restores everything the next step depends on from the checkpoint: weights, EMA, RNG, loader, counters. */
+function resume(run: Run): { state: CheckpointState; optimState: Map<string, Tensor> | null } {
+  const { model, ema, loader, ckpt } = run;
+  const fresh: CheckpointState = {
     step: 0,
     stage: model.stages[0]!,
     stageStep: 0,
@@ -217,54 +237,59 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
     rng: "",
     seconds: 0,
   };
-  let optimState: Map<string, Tensor> | null = null;
-  if (ckpt) {
-    const { state: s, tensors } = readCheckpoint(ckpt);
-    if (!model.stages.includes(s.stage))
-      throw new ArgumentError(
-        `${ckpt} is at stage ${JSON.stringify(s.stage)}, which model ${cfg.model} does not have`,
-      );
-    model.loadStateDict(tensors.model, { source: join(ckpt, "model.safetensors") });
-    for (const [name, tensor] of tensors.ema) {
-      const target = ema.shadow.get(name);
-      if (!target)
-        throw new ArgumentError(`${join(ckpt, "ema.safetensors")} has an unexpected tensor ${name}`);
-      tidy(() => target.copy_(tensor));
-    }
-    setRngState(
-      tidy(() =>
-        fromTyped(new Uint8Array(Buffer.from(s.rng, "base64")), [Buffer.from(s.rng, "base64").length]),
-      ),
+  if (!ckpt) return { state: fresh, optimState: null };
+  const { state, tensors } = readCheckpoint(ckpt);
+  if (!model.stages.includes(state.stage))
+    throw new ArgumentError(
+      `${ckpt} is at stage ${JSON.stringify(state.stage)}, which model ${run.cfg.model} does not have`,
     );
-    loader.restore(s.loader);
-    state = s;
-    optimState = tensors.optim;
-    dispose([tensors.model, tensors.ema]);
-    log(`resuming ${dir} from ${ckpt} (step ${s.step})`);
-  } else if (opts.resume) log(`no checkpoint in ${dir}; starting from step 0`);
-
-  // Which stages to run now.
-  let index = stages.indexOf(state.stage);
-  if (state.stageStep >= stageSteps(cfg, state.stage) && index < stages.length - 1) {
-    index++;
-    state = { ...state, stage: stages[index]!, stageStep: 0, skipped: 0, badInARow: 0 };
+  model.loadStateDict(tensors.model, { source: join(ckpt, "model.safetensors") });
+  for (const [name, tensor] of tensors.ema) {
+    const target = ema.shadow.get(name);
+    if (!target) throw new ArgumentError(`${join(ckpt, "ema.safetensors")} has an unexpected tensor ${name}`);
+    tidy(() => target.copy_(tensor));
   }
-  let last = stages.length - 1;
-  if (opts.stage !== undefined) {
-    const want = stages.indexOf(opts.stage);
-    if (want > index)
-      throw new ArgumentError(
-        `Stage ${opts.stage} needs stage ${stages[index]} trained first (--stage ${stages[index]})`,
-      );
-    if (want < index) throw new ArgumentError(`Stage ${opts.stage} is already trained in ${dir}`);
-    last = want;
-  }
+  const rng = Buffer.from(state.rng, "base64");
+  setRngState(tidy(() => fromTyped(new Uint8Array(rng), [rng.length])));
+  loader.restore(state.loader);
+  dispose([tensors.model, tensors.ema]);
+  return { state, optimState: tensors.optim };
+}
 
-  // Only now that the checkpoint and the stages are known to be usable does the run folder change: a refused
-  // resume leaves it as it was, and the same command can be tried again.
+/** The stages to run now, [first, last] by index: the one in progress (or the next) up to --stage or the end. */
+function selectStages(
+  stages: readonly string[],
+  state: CheckpointState,
+  cfg: RunConfig,
+  dir: string,
+  only: string | undefined,
+): { first: number; last: number; state: CheckpointState } {
+  let first = stages.indexOf(state.stage);
+  if (state.stageStep >= stageSteps(cfg, state.stage) && first < stages.length - 1) {
+    first++;
+    state = { ...state, stage: stages[first]!, stageStep: 0, skipped: 0, badInARow: 0 };
+  }
+  if (only === undefined) return { first, last: stages.length - 1, state };
+  const want = stages.indexOf(only);
+  if (want > first)
+    throw new ArgumentError(
+      `Stage ${only} needs stage ${stages[first]} trained first (--stage ${stages[first]})`,
+    );
+  if (want < first) throw new ArgumentError(`Stage ${only} is already trained in ${dir}`);
+  return { first, last: want, state };
+}
+
+/** config.json for a new (or longer) run, and metrics.jsonl cut back to the resumed step. */
+function writeRunFolder(
+  dir: string,
+  cfg: RunConfig,
+  saved: RunConfig | null,
+  longer: boolean,
+  step: number,
+): void {
   if (!saved || longer) {
     const extended = longer
-      ? { extendedFrom: `${saved.train.steps} steps, at ${new Date().toISOString()}` }
+      ? { extendedFrom: `${saved!.train.steps} steps, at ${new Date().toISOString()}` }
       : {};
     writeFileAtomic(
       join(dir, "config.json"),
@@ -275,42 +300,70 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
       ) + "\n",
     );
   }
-  if (longer) log(`training longer: ${saved.train.steps} → ${cfg.train.steps} steps per stage`);
-  cutMetrics(dir, state.step);
-  log(
-    `${cfg.model}/${cfg.preset} (${model.numParameters().toLocaleString("en-US")} parameters) on ${cfg.data.name}, ` +
-      `spec ${cfg.spec.name}, T = ${cfg.frames}${cfg.framesAsImages ? " as separate images" : ""}, batch ${t.batch} → ${dir}`,
-  );
+  cutMetrics(dir, step);
+}
 
-  const record = (rec: Record<string, unknown>) => {
-    const line = JSON.stringify(rec);
-    appendText(metricsPath, line + "\n");
-    if (output === "json") process.stdout.write(line + "\n");
-  };
+async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Promise<TrainResult> {
+  const output = opts.output ?? "bar";
+  const isMain = opts.isMain ?? true;
+  const log =
+    opts.log ??
+    (output === "bar" && isMain ? (m: string) => process.stderr.write(`lastframe train: ${m}\n`) : () => {});
+  const { cfg, saved, longer } = resolveConfig(input, dir, opts);
+  const run = await buildRun(cfg, dir, opts, isMain);
+  const { model, ema, evalModel } = run;
+  let optimState: Map<string, Tensor> | null = null;
+  try {
+    const resumed = resume(run);
+    optimState = resumed.optimState;
+    if (run.ckpt) log(`resuming ${dir} from ${run.ckpt} (step ${resumed.state.step})`);
+    else if (opts.resume) log(`no checkpoint in ${dir}; starting from step 0`);
+    const { first, last, state } = selectStages(model.stages, resumed.state, cfg, dir, opts.stage);
+    // Only now that the checkpoint and the stages are known to be usable does the run folder change: a refused
+    // resume leaves it as it was, and the same command can be tried again.
+    if (isMain) writeRunFolder(dir, cfg, saved, longer, state.step);
+    if (longer) log(`training longer: ${saved!.train.steps} → ${cfg.train.steps} steps per stage`);
+    log(
+      `${cfg.model}/${cfg.preset} (${model.numParameters().toLocaleString("en-US")} parameters) on ${cfg.data.name}, ` +
+        `spec ${cfg.spec.name}, T = ${cfg.frames}${cfg.framesAsImages ? " as separate images" : ""}, batch ${cfg.train.batch} → ${dir}`,
+    );
+    const result = await trainStages(run, { dir, opts, output, isMain, log, first, last, state, optimState });
+    optimState = null;
+    return result;
+  } finally {
+    if (optimState) dispose(optimState);
+    model.dispose();
+    ema.dispose();
+    evalModel.dispose();
+  }
+}
+
+interface StagesPlan {
+  dir: string;
+  opts: TrainOptions;
+  output: "bar" | "json" | "quiet";
+  isMain: boolean;
+  log: (message: string) => void;
+  first: number;
+  last: number;
+  state: CheckpointState;
+  /** The resumed optimizer's tensors (freed here once loaded). */
+  optimState: Map<string, Tensor> | null;
+}
+
+/** Each selected stage in turn: its optimizer (restored mid-stage), its hooks, then the engine. */
+async function trainStages(run: Run, p: StagesPlan): Promise<TrainResult> {
+  const { cfg, model, ema } = run;
+  const stages = model.stages;
+  const t = cfg.train;
+  let { state, optimState } = p;
   const started = performance.now() - state.seconds * 1000;
   const seconds = () => (performance.now() - started) / 1000;
-  let lastEval: EvalStats | null = null;
+  const evals = { last: null as EvalStats | null };
+  const record = p.isMain ? recorder(p.dir, p.output) : () => {};
   let opt: AdamW | null = null;
-  // A checkpoint due during a run of non-finite steps waits for the next good step: saved then, it would replace
-  // the last good checkpoint with one from inside what may be a divergence. The end of a stage and an interruption
-  // (stopAt) are saved as they are.
-  let checkpointDue = false;
-  const checkpoint = (opt: AdamW) => {
-    const rng = getRngState();
-    const optim = opt.stateDict();
-    state = {
-      ...state,
-      loader: loader.state(),
-      optimizer: optim.meta,
-      rng: Buffer.from(rng.data() as Uint8Array).toString("base64"),
-      seconds: seconds(),
-    };
-    rng.dispose();
-    saveCheckpoint(dir, state, { model: model.stateDict(), ema: ema.shadow, optim: optim.tensors });
-  };
-
   try {
-    for (; index <= last; index++) {
+    for (let index = p.first; index <= p.last; index++) {
       const stage = stages[index]!;
       const total = stageSteps(cfg, stage);
       if (state.stage !== stage) state = { ...state, stage, stageStep: 0, skipped: 0, badInARow: 0 };
@@ -322,199 +375,61 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
       if (optimState && state.stageStep > 0) opt.loadStateDict(optimState, state.optimizer);
       if (optimState) dispose(optimState);
       optimState = null;
-      const schedule = warmupCosine({ lr: t.lr, warmup: t.warmup, total, minLr: t.lr * t.minLrFraction });
-      if (stages.length > 1) log(`stage ${stage}: ${total} steps`);
+      if (stages.length > 1) p.log(`stage ${stage}: ${total} steps`);
       const bar = new Progress({
         total,
         label: stages.length > 1 ? stage : cfg.model,
         unit: "step",
-        enabled: output === "bar",
+        enabled: p.output === "bar" && p.isMain,
       });
       bar.update(state.stageStep);
-
-      while (state.stageStep < total) {
-        const t0 = performance.now();
-        const o = opt;
-        const out = tidy(() => {
-          const videos = trainingVideos(loader.next(), cfg);
-          const { loss, stats } = model.loss(videos, stage);
-          const value = loss.item();
-          o.zeroGrad();
-          if (!Number.isFinite(value)) return { value, gradNorm: NaN, stats: {} };
-          loss.backward();
-          const gradNorm = clipGradNorm(params, t.gradClip);
-          return {
-            value,
-            gradNorm,
-            stats: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v.item()])),
-          };
-        });
-        const finite = Number.isFinite(out.value) && Number.isFinite(out.gradNorm);
-        const lr = schedule(state.stageStep);
-        if (!finite || out.gradNorm > t.skipThreshold) {
-          o.zeroGrad();
-          state = { ...state, skipped: state.skipped + 1, badInARow: finite ? 0 : state.badInARow + 1 };
-        } else {
-          o.lr = lr;
-          o.update();
-          // EMA warm-up (as TensorFlow's num_updates): a short run's average is not dominated by its start.
-          ema.update(model, Math.min(t.emaDecay, (1 + o.step) / (10 + o.step)));
-          state = { ...state, badInARow: 0 };
-        }
-        state = { ...state, step: state.step + 1, stageStep: state.stageStep + 1 };
-        const imagesPerS = (t.batch * 1000) / (performance.now() - t0);
-        record({
-          type: "train",
-          stage,
-          step: state.step,
-          time: round(seconds()),
-          loss: out.value,
-          ...out.stats,
-          grad_norm: out.gradNorm,
-          lr,
-          images_per_s: round(imagesPerS),
-          skipped: state.skipped,
-        });
-        bar.update(state.stageStep, {
-          loss: out.value,
-          "img/s": imagesPerS,
-          ...(state.skipped ? { skipped: state.skipped } : {}),
-        });
-        if (state.badInARow >= t.maxBadSteps) {
-          bar.done();
-          const good = latestCheckpoint(dir);
-          throw new TrainingError(
-            `training stopped at step ${state.step}: the loss or its gradients were not finite for ${state.badInARow} steps in a row ` +
-              `(try a lower --lr or train.gradClip). ${good ? `The last good checkpoint is ${good}` : "No checkpoint was written"}; nothing was saved after the divergence.`,
-          );
-        }
-        const end = state.stageStep === total;
-        const due = (every: number) => end || state.stageStep % every === 0;
-        if (due(cfg.log.evalEvery)) {
-          lastEval = evaluate(evalModel, ema, cfg, data.test, stage);
-          record({ type: "eval", stage, step: state.step, time: round(seconds()), ...lastEval });
-          if (t.selectBest && index === stages.length - 1) {
-            const value = keepIfBest(evalModel, ema, cfg, data.validation!, stage, dir, state.step);
-            record({ type: "validation", stage, step: state.step, time: round(seconds()), ...value });
-          }
-          if (output === "bar")
-            bar.log(
-              `step ${state.step}: ${Object.entries(lastEval)
-                .map(
-                  ([k, v]) =>
-                    `${k} ${typeof v === "number" ? v.toFixed(4) : v.map((x) => x.toFixed(3)).join("/")}`,
-                )
-                .join(", ")}`,
-            );
-        }
-        if (due(cfg.log.sampleEvery))
-          await writeSamples(
-            evalModel,
-            ema,
-            cfg,
-            join(dir, "samples", `step-${String(state.step).padStart(6, "0")}`),
-          );
-        // Node runs the finalizers of disposed handles only between event-loop turns (tensor/scope.ts).
-        await releaseHandles();
-        const stopping = state.step === opts.stopAt;
-        checkpointDue ||= due(cfg.log.checkpointEvery);
-        if ((checkpointDue && state.badInARow === 0) || end || stopping) {
-          checkpoint(o);
-          checkpointDue = false;
-        }
-        if (stopping) {
-          bar.done();
-          return {
-            dir,
-            step: state.step,
-            finished: false,
-            eval: lastEval,
-            skipped: state.skipped,
-            config: cfg,
-          };
-        }
-      }
+      const ctx: HookContext = {
+        ...{ dir: p.dir, cfg, output: p.output, lastStage: index === stages.length - 1, model, ema },
+        ...{ evalModel: run.evalModel, test: run.data.test, validation: run.data.validation },
+        ...{ loader: run.loader, opt, bar, seconds, record, evals },
+      };
+      const s: StageRun = {
+        ...{ stage, total, model, params, opt, ema, batchSize: t.batch, gradHook: p.opts.gradHook },
+        nextBatch: () => trainingVideos(run.loader.next(), cfg),
+        schedule: warmupCosine({ lr: t.lr, warmup: t.warmup, total, minLr: t.lr * t.minLrFraction }),
+        ...{ gradClip: t.gradClip, skipThreshold: t.skipThreshold, emaDecay: t.emaDecay },
+      };
+      const done = await runStage(s, state, stageHooks(ctx, p));
+      state = done.counters;
       bar.done();
+      if (done.stopped) return result(p.dir, state, false, evals.last, cfg);
     }
   } finally {
     opt?.dispose();
     if (optimState) dispose(optimState);
-    model.dispose();
-    ema.dispose();
-    evalModel.dispose();
   }
-  log(
+  p.log(
     `done: ${state.step} steps in ${seconds().toFixed(0)} s${state.skipped ? `, ${state.skipped} updates skipped` : ""}`,
   );
-  return { dir, step: state.step, finished: true, eval: lastEval, skipped: state.skipped, config: cfg };
+  return result(p.dir, state, true, evals.last, cfg);
 }
 
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
+/** The hooks after each step, in order; a rank other than 0 keeps only those that write nothing. */
+function stageHooks(ctx: HookContext, p: StagesPlan): StepHook<CheckpointState>[] {
+  const stop = stopHook(p.opts.stopAt);
+  if (!p.isMain) return [divergenceGuard(ctx), stop];
+  return [
+    metricsHook(ctx),
+    progressHook(ctx),
+    divergenceGuard(ctx),
+    evalHook(ctx),
+    samplesHook(ctx),
+    checkpointHook(ctx, p.opts.stopAt),
+    stop,
+  ];
 }
 
-// ***** evaluation and samples (EMA weights, own RNG stream) *****
-
-/** Test-set statistics of the EMA weights on the first log.evalImages test images. */
-function evaluate(
-  evalModel: TrainableModel,
-  ema: Ema,
-  cfg: RunConfig,
-  test: ImageSet,
-  stage: string,
-): EvalStats {
-  ema.copyTo(evalModel);
-  return scoreTestSet(evalModel, cfg, test, { stage, limit: cfg.log.evalImages || undefined });
-}
-
-/**
- * Scores the EMA weights on the validation split and, if their last_bpd_given_true is the lowest so far, keeps
- * them as the run's best (best.ts). Returns the validation statistics.
- */
-function keepIfBest(
-  evalModel: TrainableModel,
-  ema: Ema,
-  cfg: RunConfig,
-  validation: ImageSet,
-  stage: string,
+function result(
   dir: string,
-  step: number,
-): EvalStats {
-  ema.copyTo(evalModel);
-  const stats = scoreTestSet(evalModel, cfg, validation, { stage });
-  const value = stats.last_bpd_given_true as number;
-  const best = readBest(dir);
-  if (!best || value < best.value) writeBest(dir, evalModel, { step, value });
-  return stats;
-}
-
-/** Writes <prefix>.png (last frames) and, for videos, <prefix>-videos.png (one video per row). */
-async function writeSamples(
-  evalModel: TrainableModel,
-  ema: Ema,
-  cfg: RunConfig,
-  prefix: string,
-): Promise<void> {
-  ema.copyTo(evalModel);
-  const shape = modelShape(cfg);
-  const videos = withRng(cfg.train.seed + 3, () =>
-    tidy(() =>
-      cropVideos(evalModel.sample(cfg.log.sampleN, { temperature: cfg.log.temperature }), cfg.data.pad),
-    ),
-  );
-  const [n, T, c, h, w] = videos.shape as [number, number, number, number, number];
-  const bytes = toBytes(videos);
-  videos.dispose();
-  const last = lastFrames(bytes, { n, t: T, c, h, w });
-  const scale = shape.size <= 32 ? 2 : 1;
-  await writeGrid(`${prefix}.png`, last, { n, c, h, w }, { scale });
-  if (T > 1) {
-    const rows = Math.min(n, 8);
-    await writeVideoGrid(
-      `${prefix}-videos.png`,
-      bytes.subarray(0, rows * T * c * h * w),
-      { n: rows, t: T, c, h, w },
-      { scale },
-    );
-  }
+  state: CheckpointState,
+  finished: boolean,
+  evalStats: EvalStats | null,
+  config: RunConfig,
+): TrainResult {
+  return { dir, step: state.step, finished, eval: evalStats, skipped: state.skipped, config };
 }
