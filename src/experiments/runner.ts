@@ -454,14 +454,10 @@ function framesSpecs(o: ExperimentOptions, reused: ReusedSuite[]): ((model: stri
   return () => o.spec!;
 }
 
-export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
-  const budget = budgets[o.budget];
-  if (!budget) throw expected(`one of ${Object.keys(budgets).join(", ")}`, "preset", o.budget);
-  if (!(Number.isInteger(o.jobs) && o.jobs > 0)) throw expected("positive integer", "jobs", o.jobs);
-  const reused = readReusedSuites(o.reuse ?? [], o);
+/** Every run of the suite: its rows for each seed, with the config fingerprint a recorded run must match. */
+function planRuns(o: ExperimentOptions, budget: Budget, reused: ReusedSuite[]): PlannedRun[] {
   const rows = suiteRows(o.suite, o.models, framesSpecs(o, reused));
-  const seeds = [...Array(o.seeds).keys()];
-  const planned: PlannedRun[] = seeds.flatMap((seed) =>
+  return [...Array(o.seeds).keys()].flatMap((seed) =>
     rows.map((row) => ({
       row,
       seed,
@@ -469,15 +465,15 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
       config: configFingerprint(resolveRunConfig(runInput(row, seed, budget, o.data, o.out))),
     })),
   );
-  const res: SuiteResults = {
-    suite: o.suite,
-    data: o.data,
-    budget: o.budget,
-    seeds,
-    hardware: thisMachine(),
-    planned: planned.length,
-    runs: [],
-  };
+}
+
+/** The runs already done: recorded in this suite's results.json, or taken from --reuse suites. */
+async function gatherRecorded(
+  o: ExperimentOptions,
+  budget: Budget,
+  planned: PlannedRun[],
+  reused: ReusedSuite[],
+): Promise<Map<string, RunResult>> {
   const recorded = recordedRuns(o, budget, planned);
   checkPlanCovers(o, [...recorded.keys()], planned);
   // Only runs that neither this suite has nor --only asks for are taken from elsewhere.
@@ -490,13 +486,28 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     if (taken) recorded.set(p.name, taken);
   }
   checkFeatnet(o, [...recorded.values()]);
+  return recorded;
+}
+
+export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
+  const budget = budgets[o.budget];
+  if (!budget) throw expected(`one of ${Object.keys(budgets).join(", ")}`, "preset", o.budget);
+  if (!(Number.isInteger(o.jobs) && o.jobs > 0)) throw expected("positive integer", "jobs", o.jobs);
+  const reused = readReusedSuites(o.reuse ?? [], o);
+  const planned = planRuns(o, budget, reused);
+  const res: SuiteResults = {
+    suite: o.suite,
+    data: o.data,
+    budget: o.budget,
+    seeds: [...Array(o.seeds).keys()],
+    hardware: thisMachine(),
+    planned: planned.length,
+    runs: [],
+  };
+  const recorded = await gatherRecorded(o, budget, planned, reused);
   // A run whose folder is here resumes from it; a run recorded without its folder was finished elsewhere.
   const elsewhere = (name: string) =>
     recorded.has(name) && !existsSync(join(o.out, "runs", name, "config.json"));
-  const origin = (name: string) => {
-    const from = recorded.get(name)?.reusedFrom;
-    return from ? ` (reused from ${from})` : " (recorded in results.json)";
-  };
 
   if (o.only !== undefined) {
     const run = planned.find((p) => p.name === o.only);
@@ -507,7 +518,23 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     if (!elsewhere(run.name)) res.runs.push(await runRow(run.row, run.seed, budget, o));
     return res;
   }
+  await trainAndRecord(o, budget, planned, recorded, res, elsewhere);
+  return res;
+}
 
+/** Trains the runs not yet done (in children for --jobs > 1), rewriting results.json and .md after each. */
+async function trainAndRecord(
+  o: ExperimentOptions,
+  budget: Budget,
+  planned: PlannedRun[],
+  recorded: Map<string, RunResult>,
+  res: SuiteResults,
+  elsewhere: (name: string) => boolean,
+): Promise<void> {
+  const origin = (name: string) => {
+    const from = recorded.get(name)?.reusedFrom;
+    return from ? ` (reused from ${from})` : " (recorded in results.json)";
+  };
   // Every recorded run stays in the table while others train (its folder, where here, holds the same numbers).
   const results = new Map(
     planned.flatMap((p) => (recorded.has(p.name) ? [[p.name, recorded.get(p.name)!]] : [])),
@@ -545,5 +572,4 @@ export async function runSuite(o: ExperimentOptions): Promise<SuiteResults> {
     o.log(`[${i + 1}/${planned.length}] ${row.key}, seed ${seed}${kept}`);
     await record(name);
   }
-  return res;
 }

@@ -83,7 +83,7 @@ function forwardBackward(s: StageRun): { value: number; stats: Record<string, nu
 }
 
 /** One step of the stage: forward, backward, gradient hook, clip, then the update or a counted skip. */
-export async function trainStep<C extends StepCounters>(s: StageRun, c: C): Promise<StepReport<C>> {
+async function trainStep<C extends StepCounters>(s: StageRun, c: C): Promise<StepReport<C>> {
   const t0 = performance.now();
   const out = forwardBackward(s);
   let gradNorm = NaN;

@@ -48,7 +48,7 @@ export interface HookContext {
   evals: { last: EvalStats | null };
 }
 
-export function round(x: number): number {
+function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
