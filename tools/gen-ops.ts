@@ -165,8 +165,7 @@ function generate(): string {
     "/* eslint-disable */",
     'import type { Handle } from "../native/binding.js";',
     'import type { DType } from "./dtype.js";',
-    'import { callOp, wrap, handles, optHandle, optHandles, optDtype } from "./call.js";',
-    'import type { Tensor } from "./tensor.js";',
+    'import { type Tensor, callOp, wrap, handles, optHandle, optHandles, optDtype } from "./call.js";',
     "",
   ];
   let index = 0;

@@ -1,12 +1,18 @@
 // Dispatch helpers that the generated operators (ops.gen.ts) call: resolve an ATen schema once, call it through
 // the addon's one boxed entry point, and convert handles ↔ tensors. They live apart from the Tensor class so that
-// ops.gen.ts does not import tensor.ts, whose methods are the generated operators: tensor.ts registers its
-// constructor here when it loads (`setTensorFactory`), and ops.gen.ts refers to the class only as a type.
+// neither this file nor ops.gen.ts imports tensor.ts, whose methods are the generated operators (that would be an
+// import cycle): tensor.ts registers its class here, the constructor when it loads (`setTensorFactory`) and the
+// type by declaration merging (`TensorClass`), so the operators name the class through this file.
 import type { Handle } from "../native/binding.js";
 import { native } from "../native/load.js";
 import { type DType, dtypeCode } from "./dtype.js";
 import { TorchError } from "../errors.js";
-import type { Tensor } from "./tensor.js";
+
+/** Filled in by tensor.ts (`declare module "./call.js"`) with `{ tensor: Tensor }`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface TensorClass {}
+/** The Tensor class as the generated operators see it. */
+export type Tensor = TensorClass extends { tensor: infer T extends { readonly handle: Handle } } ? T : never;
 
 const opIds: number[] = [];
 

@@ -3,8 +3,7 @@
 /* eslint-disable */
 import type { Handle } from "../native/binding.js";
 import type { DType } from "./dtype.js";
-import { callOp, wrap, handles, optHandle, optHandles, optDtype } from "./call.js";
-import type { Tensor } from "./tensor.js";
+import { type Tensor, callOp, wrap, handles, optHandle, optHandles, optDtype } from "./call.js";
 
 /** aten::zeros(SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor */
 export function zeros(size: number[], dtype?: DType | null, layout?: number | null, device?: string | null, pin_memory?: boolean | null): Tensor {

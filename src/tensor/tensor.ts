@@ -564,8 +564,15 @@ export class Tensor {
   }
 }
 
-// The generated operators make their results through call.ts's wrap().
+// The generated operators make their results through call.ts's wrap(), and name the class through call.ts.
 setTensorFactory((h) => new Tensor(h));
+// (Inside the block `Tensor` would mean call.ts's alias, hence the second name.)
+type TheTensor = Tensor;
+declare module "./call.js" {
+  interface TensorClass {
+    tensor: TheTensor;
+  }
+}
 
 /** In-place ops return an alias of `self`: drop that extra handle at once. */
 function inplace(alias: Tensor): void {
