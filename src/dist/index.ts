@@ -1,0 +1,2 @@
+export { rankEnv, type RankEnv } from "./env.js";
+export { ProcessGroup, defaultTimeoutMs } from "./group.js";
