@@ -6,7 +6,7 @@ import type { GroupHandle } from "../native/binding.js";
 import type { Tensor } from "../tensor/index.js";
 import type { RankEnv } from "./env.js";
 
-export const defaultTimeoutMs = 60_000;
+const defaultTimeoutMs = 60_000;
 
 function torch<T>(what: string, f: () => T): T {
   try {

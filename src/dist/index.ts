@@ -1,2 +1,2 @@
-export { rankEnv, type RankEnv } from "./env.js";
-export { ProcessGroup, defaultTimeoutMs } from "./group.js";
+export { rankEnv } from "./env.js";
+export { ProcessGroup } from "./group.js";
