@@ -3,7 +3,7 @@
 //
 //   native  util          the addon and its loader | small helpers (atomic writes, argument checks)
 //   tensor                Tensor, ops, tidy
-//   nn                    modules, layers, optimizers, safetensors
+//   nn  dist              modules, layers, optimizers, safetensors | process groups (c10d over Gloo)
 //   data  video           data sets and caches | pseudo videos
 //   modality              what is specific to images: grids and GIFs out
 //   models                the model families
@@ -20,7 +20,7 @@
 const layers = [
   ["native", "util"],
   ["tensor"],
-  ["nn"],
+  ["nn", "dist"],
   ["data", "video"],
   ["modality"],
   ["models"],

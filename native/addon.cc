@@ -29,6 +29,10 @@
 #include <unordered_map>
 #include <vector>
 
+namespace lastframe {
+void initDist(Napi::Env env, Napi::Object exports);  // native/dist.cc
+}
+
 namespace {
 
 // ***** tensor handles *****
@@ -532,6 +536,7 @@ void tuneAllocator() {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tuneAllocator();
+  lastframe::initDist(env, exports);
   exports.Set("resolveOp", Napi::Function::New(env, ResolveOp));
   exports.Set("schema", Napi::Function::New(env, Schema));
   exports.Set("call", Napi::Function::New(env, Call));
@@ -560,5 +565,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 
 }  // namespace
+
+namespace lastframe {
+// For native/dist.cc, which takes tensor handles too.
+const at::Tensor& tensorArg(const Napi::Value& v, const char* what) { return tensorOf(v, what); }
+}  // namespace lastframe
 
 NODE_API_MODULE(lastframe, Init)

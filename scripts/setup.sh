@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
-APT_PACKAGES=(libtorch-dev libopenblas-dev python3-torch dataset-fashion-mnist chromium)
+APT_PACKAGES=(libtorch-dev libgloo-dev libopenblas-dev python3-torch dataset-fashion-mnist chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -30,4 +30,13 @@ export interface Binding {
   getNumThreads(): number;
   cudaAvailable(): boolean;
   version(): string;
+  /** A Gloo process group over a TCPStore on host:port (rank 0 serves it); native/dist.cc. */
+  distInit(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
+  /** In-place sum over ranks of every tensor, coalesced into one Gloo collective. */
+  distAllreduce(g: GroupHandle, tensors: Handle[]): void;
+  distBroadcast(g: GroupHandle, tensors: Handle[], root: number): void;
+  distBarrier(g: GroupHandle): void;
+  distDestroy(g: GroupHandle): void;
 }
+
+export type GroupHandle = { readonly __group: unique symbol };

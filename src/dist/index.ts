@@ -1,0 +1,2 @@
+export { rankEnv } from "./env.js";
+export { ProcessGroup } from "./group.js";
