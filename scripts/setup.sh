@@ -29,7 +29,7 @@ fi
 
 # Rebuild the addon only when its sources (or the libtorch it links) changed.
 addon=native/build/Release/lastframe.node
-src_hash=$( (cat native/addon.cc native/binding.gyp native/paths.cjs; echo "${LIBTORCH:-debian}") | sha256sum | cut -c1-16)
+src_hash=$( (cat native/addon.cc native/dist.cc native/binding.gyp native/paths.cjs; echo "${LIBTORCH:-debian}") | sha256sum | cut -c1-16)
 if [ ! -f "$addon" ] || [ "$(cat native/build/.src-hash 2>/dev/null)" != "$src_hash" ]; then
   log "building the native addon (about a minute)"
   npx --no-install node-gyp rebuild --directory native --nodedir=/usr --loglevel=error >/dev/null
