@@ -61,6 +61,7 @@ test("the tarball holds the compiled library, the CLI and the addon's sources, n
     "dist/src/index.d.ts",
     "bin/lastframe.js",
     "native/addon.cc",
+    "native/dist.cc",
     "native/binding.gyp",
   ])
     assert.ok(existsSync(join(pkg, f)), `${f} is missing from the package`);
