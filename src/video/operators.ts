@@ -296,7 +296,16 @@ export const operatorNames = Object.keys(operators) as OperatorName[];
 
 /** Validates an operator's parameters (unknown keys, types, ranges) and fills in the defaults. */
 export function resolveParams(name: OperatorName, given: Record<string, unknown>, where: string): Params {
-  const defs = operators[name].params;
+  return resolveParamDefs(name, operators[name].params, given, where);
+}
+
+/** The same for any operator's parameter definitions (the 1-D operators of modality/series share it). */
+export function resolveParamDefs(
+  name: string,
+  defs: Readonly<Record<string, ParamDef>>,
+  given: Record<string, unknown>,
+  where: string,
+): Params {
   for (const key of Object.keys(given)) {
     if (!(key in defs)) {
       const valid = Object.keys(defs);
@@ -337,14 +346,24 @@ export function corrupt(
     () => `corrupt: unknown operator ${JSON.stringify(name)} (valid: ${operatorNames.join(", ")})`,
   );
   check(x.rank === 4, () => `corrupt: images must be rank 4 (N, C, H, W), got shape [${x.shape}]`);
-  const p = resolveParams(name, params, name);
+  return applyOperator(op, x, strength, resolveParams(name, params, name), "corrupt");
+}
+
+/** Applies `op` with resolved params to x with a strength per item (N,) or one for all; `what` names the caller. */
+export function applyOperator(
+  op: Operator,
+  x: Tensor,
+  strength: Tensor | number,
+  p: Params,
+  what: string,
+): Tensor {
   return tidy(() => {
     const n = x.size(0);
     const s =
       typeof strength === "number"
         ? full([n], checkStrength(strength, "strength"), { dtype: x.dtype })
         : strength.to(x.dtype);
-    check(s.rank === 1 && s.size(0) === n, () => `corrupt: expected ${n} strengths, got shape [${s.shape}]`);
+    check(s.rank === 1 && s.size(0) === n, () => `${what}: expected ${n} strengths, got shape [${s.shape}]`);
     return op.apply(x, s, op.draw(n, x.shape.slice(1), p), p);
   });
 }
