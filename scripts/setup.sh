@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything lastframe needs on a fresh Debian machine (root, Node 20), idempotently and quickly when
 # already done: Debian packages (libtorch, OpenBLAS, PyTorch for reference checks, Fashion-MNIST, Chromium for
-# the report test), npm packages, the native addon and the TypeScript build.
+# the report test; for 1-D signals espeak-ng, which synthesises spoken-digits, python3-vega-datasets and
+# python3-statsmodels, whose data files are seattle-temps and co2, and python3-scipy, the WAV tests' independent
+# float writer), npm packages, the native addon and the TypeScript build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
-APT_PACKAGES=(libtorch-dev libgloo-dev libopenblas-dev python3-torch dataset-fashion-mnist chromium)
+APT_PACKAGES=(libtorch-dev libgloo-dev libopenblas-dev python3-torch dataset-fashion-mnist chromium
+  espeak-ng python3-vega-datasets python3-statsmodels python3-scipy)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

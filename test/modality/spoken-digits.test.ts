@@ -45,7 +45,7 @@ const grid = {
 
 test("a small grid: ten digits per voice, split by voice, scaled to peak 0.9, centred, cached", async () => {
   const cacheDir = path.join(dir, "cache");
-  const d = await loadSpokenDigits({ grid, cacheDir, concurrency: 2 });
+  const d = await loadSpokenDigits({ grid, cacheDir, concurrency: 2, progress: false });
   assert.equal(d.info.fromCache, false);
   assert.equal(d.sampleRate, 8000);
   for (const [split, voice] of [
@@ -85,7 +85,7 @@ test("a small grid: ten digits per voice, split by voice, scaled to peak 0.9, ce
 
   writeFileSync(d.info.cacheFile!, "garbage");
   const notes: string[] = [];
-  const rebuilt = await loadSpokenDigits({ grid, cacheDir, log: (m) => notes.push(m) });
+  const rebuilt = await loadSpokenDigits({ grid, cacheDir, progress: false, log: (m) => notes.push(m) });
   assert.equal(rebuilt.info.fromCache, false);
   assert.deepEqual(rebuilt.train.data, d.train.data, "preparation is deterministic");
   assert.match(

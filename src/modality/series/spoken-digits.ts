@@ -19,6 +19,7 @@ import { promisify } from "node:util";
 import { DataError } from "../../errors.js";
 import { writeFileAtomicAsync } from "../../util/atomic.js";
 import { defaultCacheDir } from "../../data/cache.js";
+import { Progress } from "../../data/progress.js";
 import { TaskPool } from "../../data/source.js";
 import { readWav } from "./wav.js";
 
@@ -98,6 +99,8 @@ export interface SpokenDigitsOptions {
   /** false: neither read nor write the cache (default true). */
   cache?: boolean;
   cacheDir?: string;
+  /** false: no progress output (default true: a bar on a TTY stderr, else a line every 10 s and at the end). */
+  progress?: boolean;
   /** The espeak-ng program (default $LASTFRAME_ESPEAK or espeak-ng on the PATH). */
   espeak?: string;
   log?: (message: string) => void;
@@ -249,7 +252,9 @@ async function writeClips(file: string, key: string, espeak: string, splits: Aud
   head.writeUInt32LE(FORMAT, 8);
   head.writeUInt32LE(header.length, 12);
   const body = splits.flatMap((s) => {
-    const pcm = Int16Array.from(s.data, (v) => Math.round(v * 32768));
+    // Plain loops: TypedArray.from with a map function goes through the iterator, ~100× slower on 69M samples.
+    const pcm = new Int16Array(s.data.length);
+    for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(s.data[i]! * 32768);
     return [new Uint8Array(pcm.buffer), new Uint8Array(s.labels.buffer)];
   });
   await writeFileAtomicAsync(file, [head, header, ...body]);
@@ -281,7 +286,9 @@ function readClips(file: string, key: string): { espeak: string; splits: AudioCl
     at += samples * 2;
     const labels = new Int32Array(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + n * 4));
     at += n * 4;
-    splits.push({ data: Float32Array.from(pcm, (v) => v / 32768), n, c: 1, length: CLIP, labels, speakers });
+    const data = new Float32Array(samples);
+    for (let i = 0; i < samples; i++) data[i] = pcm[i]! / 32768;
+    splits.push({ data, n, c: 1, length: CLIP, labels, speakers });
   }
   return { espeak: header.espeak, splits };
 }
@@ -317,11 +324,18 @@ export async function loadSpokenDigits(o: SpokenDigitsOptions = {}): Promise<Spo
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lastframe-espeak-"));
   try {
     const pool = new TaskPool(o.concurrency ?? os.availableParallelism());
+    const bar = new Progress({
+      total: jobs.length,
+      label: "preparing spoken-digits",
+      unit: "voice",
+      enabled: o.progress ?? true,
+    });
     for (const [j, job] of jobs.entries()) {
       const dst = all.subarray(j * DIGITS.length * CLIP, (j + 1) * DIGITS.length * CLIP);
-      if (!(await pool.run(() => speak(espeak, job, tmp, dst)))) break;
+      if (!(await pool.run(() => speak(espeak, job, tmp, dst).then(() => bar.tick())))) break;
     }
     await pool.drain();
+    bar.done();
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
