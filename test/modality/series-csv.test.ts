@@ -7,7 +7,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
 import { DataError } from "../../src/errors.js";
-import { cutWindows, loadSeriesSet, parseCsvSeries, seriesStats } from "../../src/modality/series/csv.js";
+import {
+  cutWindows,
+  loadSeriesSet,
+  parseCsvSeries,
+  readCsvSeries,
+  seriesStats,
+} from "../../src/modality/series/csv.js";
 import { assertClose } from "../helpers.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "lastframe-csv-"));
@@ -105,6 +111,11 @@ test("a file set splits in time, normalises by its training part, and takes stor
   const stored = { mean: [10], std: [2] };
   const again = loadSeriesSet(file, { window: 10, stride: 5, testFraction: 0.3, stats: stored });
   assert.deepEqual([again.stats, again.train.data[1]], [stored, (1 - 10) / 2]);
+  assert.deepEqual(Array.from(readCsvSeries(file).data.subarray(0, 3)), [0, 1, 2]);
+  assert.throws(
+    () => readCsvSeries(path.join(dir, "nope.csv")),
+    /^DataError: Cannot read .*nope\.csv: ENOENT/,
+  );
   assert.throws(
     () => loadSeriesSet(path.join(dir, "nope.csv")),
     /No data set or file .*nope\.csv.*built in: seattle-temps, co2/,

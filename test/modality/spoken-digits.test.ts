@@ -62,7 +62,10 @@ test("a small grid: ten digits per voice, split by voice, scaled to peak 0.9, ce
       let last = -1;
       clip.forEach((v, t) => {
         peak = Math.max(peak, Math.abs(v));
-        if (Math.abs(v) > 0.002) ((first = first < 0 ? t : first), (last = t));
+        if (Math.abs(v) > 0.002) {
+          if (first < 0) first = t;
+          last = t;
+        }
       });
       assert.ok(Math.abs(peak - 0.9) < 1e-4, `${voice} ${d.classes[i]}: peak ${peak}`);
       // The word's sound is 0.2–1 s long and centred: as much silence before it as after (to a sample).

@@ -43,19 +43,25 @@ function csvRows(text: string, file: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') ((field += '"'), i++);
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else {
         if (ch === "\n") line++;
         field += ch;
       }
     } else if (ch === '"' && field === "") quoted = true;
-    else if (ch === ",") (row.push(field), (field = ""));
-    else if (ch === "\n" || ch === "\r") {
+    else if (ch === ",") {
+      row.push(field);
+      field = "";
+    } else if (ch === "\n" || ch === "\r") {
       if (ch === "\r" && text[i + 1] === "\n") i++;
       row.push(field);
       rows.push(row);
-      ((row = []), (field = ""), line++);
+      row = [];
+      field = "";
+      line++;
     } else field += ch;
   }
   if (quoted) throw new DataError(`${file}:${line}: a quoted field is not closed`);
@@ -269,7 +275,7 @@ const builtins: Record<string, BuiltinSeries> = {
     period: 52,
   },
 };
-export const seriesDatasetNames = Object.keys(builtins);
+const seriesDatasetNames = Object.keys(builtins);
 
 /** `seattle-temps`, `co2` (found in $LASTFRAME_DATA, else where Debian installs them) or a CSV file. */
 export function loadSeriesSet(nameOrFile: string, o: SeriesSetOptions & CsvSeriesOptions = {}): SeriesSet {

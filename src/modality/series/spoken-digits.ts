@@ -25,7 +25,7 @@ import { readWav } from "./wav.js";
 
 const run = promisify(execFile);
 
-export const DIGITS = [
+const DIGITS = [
   "zero",
   "one",
   "two",
@@ -37,7 +37,7 @@ export const DIGITS = [
   "eight",
   "nine",
 ] as const;
-export const SPOKEN_DIGITS_RATE = 8000;
+const SPOKEN_DIGITS_RATE = 8000;
 const CLIP = SPOKEN_DIGITS_RATE; // 1 s
 const PEAK = 0.9;
 const SILENCE = 0.002; // |x| below this is silence (espeak-ng's breaks are digital zeros)
@@ -56,7 +56,7 @@ export interface SpokenDigitsGrid {
   testVariants: readonly string[];
 }
 
-export const spokenDigitsGrid: SpokenDigitsGrid = {
+const spokenDigitsGrid: SpokenDigitsGrid = {
   accents: [
     "en-us",
     "en-gb",
