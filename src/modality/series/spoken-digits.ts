@@ -25,18 +25,7 @@ import { readWav } from "./wav.js";
 
 const run = promisify(execFile);
 
-const DIGITS = [
-  "zero",
-  "one",
-  "two",
-  "three",
-  "four",
-  "five",
-  "six",
-  "seven",
-  "eight",
-  "nine",
-] as const;
+const DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"] as const;
 const SPOKEN_DIGITS_RATE = 8000;
 const CLIP = SPOKEN_DIGITS_RATE; // 1 s
 const PEAK = 0.9;
