@@ -17,8 +17,16 @@ import { readSuiteResults } from "./reuse.js";
 import { budgets, suiteNames } from "./suites.js";
 import { DataError } from "../errors.js";
 import { type MetricRecord, readMetrics } from "../run/run.js";
-import type { ReportChart, ReportData, ReportGallery, ReportRun, ReportTable } from "../report/html.js";
-import { PALETTE } from "../report/svg.js";
+import {
+  type ReportChart,
+  type ReportData,
+  type ReportGallery,
+  type ReportRun,
+  type ReportTable,
+  readableWidth,
+} from "../report/html.js";
+import { formatNumber } from "../report/markdown.js";
+import { PALETTE, type Series } from "../report/svg.js";
 
 export interface Found {
   suites: { dir: string; results: SuiteResults }[];
@@ -42,8 +50,8 @@ function suiteOrder({ results: a }: Found["suites"][number], { results: b }: Fou
 }
 
 /** Suite folders (in reading order) and run folders at or below each path (run folders inside a suite are found
- * too). */
-export function findResults(paths: string[], maxDepth = 4): Found {
+ * too); none found is not an error here (`lastframe serve` waits for runs to appear). */
+export function scanResults(paths: string[], maxDepth = 4): Found {
   const found: Found = { suites: [], runs: [] };
   const visit = (dir: string, depth: number) => {
     if (existsSync(join(dir, "results.json")))
@@ -64,6 +72,12 @@ export function findResults(paths: string[], maxDepth = 4): Found {
     visit(p, 0);
   }
   found.suites.sort(suiteOrder);
+  return found;
+}
+
+/** {@link scanResults}, failing when nothing is found (a report of nothing is a mistake in the paths). */
+export function findResults(paths: string[], maxDepth = 4): Found {
+  const found = scanResults(paths, maxDepth);
   if (!found.suites.length && !found.runs.length)
     throw new DataError(
       `found no results.json or run folder (config.json + metrics.jsonl) under ${paths.join(", ")}`,
@@ -76,9 +90,14 @@ export function resultsMarkdown(found: Found): string {
   return found.suites.map((s) => suiteMarkdown(s.results, s.dir)).join("\n");
 }
 
-function curve(records: MetricRecord[], type: string, key: string) {
-  const pts = records.filter((r) => r.type === type && typeof r[key] === "number");
-  return { x: pts.map((r) => r.step), y: pts.map((r) => r[key] as number) };
+/** A metric's points over steps; `frame` picks one entry of a per-frame list (frame_bpd: [frame 1, …, frame T]). */
+function curve(records: MetricRecord[], type: string, key: string, frame?: number) {
+  const value = (r: MetricRecord) => {
+    const v = r[key];
+    return frame === undefined ? v : Array.isArray(v) ? v[frame] : undefined;
+  };
+  const pts = records.filter((r) => r.type === type && typeof value(r) === "number");
+  return { x: pts.map((r) => r.step), y: pts.map((r) => value(r) as number) };
 }
 
 /** Runs whose curves share a chart, each with its legend name and colour. */
@@ -116,26 +135,46 @@ function runGroups(found: Found, name: (run: string) => string): RunGroup[] {
   return groups.filter((g) => g.runs.length);
 }
 
-/** Training loss and every test metric over steps (for VQ, the VQ-VAE's and the prior's), for a group of runs. */
+/** Training loss and every test metric over steps (for VQ, the VQ-VAE's and the prior's), for a group of runs;
+ * a per-frame metric gets one line per frame (a run's frames share its colour, all but the last dashed). */
 function groupCharts(group: RunGroup, metrics: Map<string, MetricRecord[]>): ReportChart[] {
   const heading = (what: string) => (group.title ? `${what}: ${group.title}` : what);
-  const chart = (what: string, type: string, key: string): ReportChart[] => {
-    const series = group.runs
-      .map((r) => ({ name: r.name, color: r.color, ...curve(metrics.get(r.dir)!, type, key) }))
-      .filter((s) => s.x.length);
-    return series.length
-      ? [{ title: heading(what), chart: { series, xLabel: "step", yLabel: key, title: what.toLowerCase() } }]
+  const chart = (what: string, key: string, series: Series[]): ReportChart[] => {
+    const drawn = series.filter((s) => s.x!.length);
+    return drawn.length
+      ? [
+          {
+            title: heading(what),
+            chart: { series: drawn, xLabel: "step", yLabel: key, title: what.toLowerCase() },
+          },
+        ]
       : [];
   };
-  const evalKeys = new Set<string>();
+  const line = (type: string, key: string) =>
+    group.runs.map((r) => ({ name: r.name, color: r.color, ...curve(metrics.get(r.dir)!, type, key) }));
+  const scalars = new Set<string>();
+  const frames = new Map<string, number>(); // per-frame key → most frames seen
   for (const r of group.runs)
     for (const m of metrics.get(r.dir)!)
       if (m.type === "eval")
-        for (const [k, v] of Object.entries(m))
-          if (typeof v === "number" && k !== "step" && k !== "time") evalKeys.add(k);
+        for (const [k, v] of Object.entries(m)) {
+          if (typeof v === "number" && k !== "step" && k !== "time") scalars.add(k);
+          if (Array.isArray(v)) frames.set(k, Math.max(frames.get(k) ?? 0, v.length));
+        }
+  const single = group.runs.length === 1;
+  const perFrame = (key: string, t: number): Series[] =>
+    group.runs.flatMap((r, i) =>
+      Array.from({ length: t }, (_, f) => ({
+        name: single ? `frame ${f + 1}` : `${r.name}: frame ${f + 1}`,
+        color: single ? PALETTE[f % PALETTE.length] : (r.color ?? PALETTE[i % PALETTE.length]),
+        dashed: !single && f < t - 1,
+        ...curve(metrics.get(r.dir)!, "eval", key, f),
+      })),
+    );
   return [
-    ...chart("Training loss", "train", "loss"),
-    ...[...evalKeys].flatMap((key) => chart(`Test ${key}`, "eval", key)),
+    ...chart("Training loss", "loss", line("train", "loss")),
+    ...[...scalars].flatMap((key) => chart(`Test ${key}`, key, line("eval", key))),
+    ...[...frames].flatMap(([key, t]) => chart(`Test ${key} per frame`, key, perFrame(key, t))),
   ];
 }
 
@@ -149,6 +188,164 @@ function latest(run: string, ext: string): string | null {
   return files.length ? join(dir, files[files.length - 1]!) : null;
 }
 
+/** What a run folder says it was (config.json) and what came out (its last metrics record, eval.json). */
+export interface RunSummary {
+  model?: string;
+  preset?: string;
+  data?: string;
+  spec?: string;
+  frames?: number;
+  /** The last step recorded, and the training seconds it was reached in. */
+  step?: number;
+  seconds?: number;
+  /** eval.json's headline numbers: fd, kid (its mean), precision, recall, bpd (of the last frame given the true
+   * frames before it), bpd of each frame. */
+  eval?: {
+    fd?: number;
+    kid?: number;
+    precision?: number;
+    recall?: number;
+    bpd?: number;
+    frameBpd?: number[];
+    n?: number;
+    refN?: number;
+  };
+}
+
+const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+const nameOf = (v: unknown) => str(v) ?? str((v as { name?: unknown } | null)?.name);
+const readJson = (file: string): Record<string, unknown> | undefined =>
+  existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : undefined;
+
+export function summarizeRun(dir: string, records: MetricRecord[] = readMetrics(dir)): RunSummary {
+  const cfg = readJson(join(dir, "config.json")) ?? {};
+  const last = records.filter((r) => r.type === "train").at(-1);
+  const ev = readJson(join(dir, "eval.json"));
+  const bpd = ev?.bpd as Record<string, unknown> | undefined;
+  const frameBpd = bpd?.frame_bpd;
+  return {
+    model: str(cfg.model),
+    preset: str(cfg.preset),
+    data: nameOf(cfg.data),
+    spec: nameOf(cfg.spec),
+    frames: num(cfg.frames),
+    step: last?.step,
+    seconds: num(last?.time),
+    eval: ev && {
+      fd: num(ev.fd),
+      kid: num((ev.kid as { mean?: unknown } | undefined)?.mean),
+      precision: num((ev.pr as { precision?: unknown } | undefined)?.precision),
+      recall: num((ev.pr as { recall?: unknown } | undefined)?.recall),
+      bpd: num(bpd?.last_bpd_given_true),
+      frameBpd: Array.isArray(frameBpd) ? frameBpd.filter((v) => typeof v === "number") : undefined,
+      n: num(ev.n),
+      refN: num(ev.refN),
+    },
+  };
+}
+
+const fmt = (v: number) => formatNumber(v, 4);
+
+/** One sentence: what ran and what came out. */
+function describeRun(name: string, s: RunSummary): string {
+  const what = [
+    s.model && `${s.model}${s.preset ? ` (${s.preset})` : ""}`,
+    s.data && `on ${s.data}`,
+    s.spec && `${s.spec} pseudo videos`,
+    s.frames !== undefined && `T = ${s.frames}`,
+    s.step !== undefined &&
+      `${s.step} steps${s.seconds !== undefined ? ` in ${Math.round(s.seconds)} s` : ""}`,
+  ].filter(Boolean);
+  const e = s.eval;
+  const scores = e
+    ? [
+        e.fd !== undefined && `FD ${fmt(e.fd)}`,
+        e.kid !== undefined && `KID ${fmt(e.kid)}`,
+        e.precision !== undefined && `precision ${fmt(e.precision)}`,
+        e.recall !== undefined && `recall ${fmt(e.recall)}`,
+        e.bpd !== undefined && `${fmt(e.bpd)} bits/dim`,
+      ].filter(Boolean)
+    : [];
+  const against = e?.n ? ` (eval.json: ${e.n} generated vs ${e.refN} test images)` : "";
+  return `${name}: ${what.join(", ")}${scores.length ? `; ${scores.join(", ")}${against}` : "; not evaluated"}.`;
+}
+
+const EVAL_COLUMNS = [
+  "run",
+  "model",
+  "data",
+  "spec",
+  "T",
+  "steps",
+  "train s",
+  "FD",
+  "KID",
+  "precision",
+  "recall",
+];
+
+/** Every run's configuration and eval.json numbers, one row each. */
+function runTable(names: string[], summaries: RunSummary[]): ReportTable {
+  return {
+    title: "Runs",
+    caption:
+      "Each run's last eval.json (lastframe eval): FD, KID, precision and recall in the data set's feature-net space; " +
+      "bpd of the last frame given the true frames before it, and of each frame 1 … T.",
+    columns: [...EVAL_COLUMNS, "bpd", "bpd per frame"],
+    rows: summaries.map((s, i) => [
+      names[i]!,
+      s.model,
+      s.data,
+      s.spec,
+      s.frames,
+      s.step,
+      s.seconds === undefined ? undefined : Math.round(s.seconds),
+      s.eval?.fd,
+      s.eval?.kid,
+      s.eval?.precision,
+      s.eval?.recall,
+      s.eval?.bpd,
+      s.eval?.frameBpd?.map(fmt).join(" · "),
+    ]),
+  };
+}
+
+/** A run's pictures, each with a label: its final samples (samples.png, or while it trains the newest grid of
+ * samples/), the generated videos and the training pseudo videos (GIFs). */
+export function runMedia(run: string, s: RunSummary): { file: string; caption: string }[] {
+  const out = [];
+  const final = join(run, "samples.png");
+  const grid = existsSync(final) ? final : latest(run, ".png");
+  if (grid)
+    out.push({
+      file: grid,
+      caption:
+        grid === final ? "samples.png: final samples (last frames)" : `latest sample grid: ${basename(grid)}`,
+    });
+  const T = s.frames === undefined ? "" : `T = ${s.frames}`;
+  const videos = join(run, "generated-videos.gif");
+  if (existsSync(videos))
+    out.push({
+      file: videos,
+      caption: `generated-videos.gif: generated videos${T && ` (${T})`}, the last frame is the sample`,
+    });
+  const pseudo = join(run, "pseudo-videos.gif");
+  if (existsSync(pseudo)) {
+    const what = [s.spec, T].filter(Boolean).join(", ");
+    out.push({ file: pseudo, caption: `pseudo-videos.gif: training pseudo videos${what && ` (${what})`}` });
+  }
+  return out;
+}
+
+function runGallery(run: string, name: string, s: RunSummary): ReportGallery | null {
+  const images = runMedia(run, s).map(({ file, caption }) => {
+    const data = readFileSync(file);
+    return { data, caption, width: readableWidth(data) };
+  });
+  return images.length ? { title: `Samples: ${name}`, images } : null;
+}
+
 export function reportData(found: Found, root: string, title = "lastframe report"): ReportData {
   const name = (run: string) => relative(root, run) || basename(run);
   const tables: ReportTable[] = found.suites.map(({ dir, results }) => ({
@@ -159,19 +356,11 @@ export function reportData(found: Found, root: string, title = "lastframe report
     ...suiteTable(results),
   }));
   const metrics = new Map(found.runs.map((r) => [r, readMetrics(r)]));
+  const summaries = found.runs.map((r) => summarizeRun(r, metrics.get(r)));
+  const names = found.runs.map(name);
+  if (found.runs.length) tables.push(runTable(names, summaries));
   const charts = runGroups(found, name).flatMap((g) => groupCharts(g, metrics));
   const galleries: ReportGallery[] = [];
-  const images = found.runs.flatMap((r) => {
-    const out = [];
-    for (const ext of [".png", ".gif"]) {
-      const f = latest(r, ext);
-      if (f) out.push({ data: readFileSync(f), caption: `${name(r)}: ${basename(f)}` });
-    }
-    const preview = join(r, "pseudo-videos.gif");
-    if (existsSync(preview))
-      out.push({ data: readFileSync(preview), caption: `${name(r)}: training pseudo videos` });
-    return out;
-  });
   for (const { dir, results } of found.suites) {
     const grids = join(dir, "samples");
     if (!existsSync(grids)) continue;
@@ -192,26 +381,51 @@ export function reportData(found: Found, root: string, title = "lastframe report
         images: suiteImages,
       });
   }
-  if (images.length)
-    galleries.push({
-      title: "Samples and pseudo videos",
-      description: "Latest sample grid (generated last frames) and GIFs of each run.",
-      images,
-    });
-  const runs: ReportRun[] = found.runs.map((r) => {
+  found.runs.forEach((r, i) => {
+    const g = runGallery(r, names[i]!, summaries[i]!);
+    if (g) galleries.push(g);
+  });
+  const runs: ReportRun[] = found.runs.map((r, i) => {
     const evalPath = join(r, "eval.json");
     return {
-      name: name(r),
+      name: names[i]!,
       config: {
         config: JSON.parse(readFileSync(join(r, "config.json"), "utf8")),
         eval: existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : undefined,
       },
     };
   });
+  const only = found.runs.length === 1 ? summaries[0]! : undefined;
+  const facts =
+    only &&
+    [
+      { label: "Model", value: only.model && `${only.model}${only.preset ? ` (${only.preset})` : ""}` },
+      { label: "Data", value: only.data },
+      { label: "Pseudo videos", value: only.spec },
+      { label: "T", value: only.frames },
+      { label: "Steps", value: only.step },
+      {
+        label: "Training time (s)",
+        value: only.seconds === undefined ? undefined : Math.round(only.seconds),
+      },
+      { label: "FD", value: only.eval?.fd },
+      { label: "KID", value: only.eval?.kid },
+      { label: "Precision", value: only.eval?.precision },
+      { label: "Recall", value: only.eval?.recall },
+      { label: "Bits/dim", value: only.eval?.bpd },
+    ].filter((f) => f.value !== undefined);
+  const counted = [
+    found.suites.length && `${found.suites.length} suite table(s)`,
+    found.runs.length && `${found.runs.length} run(s)`,
+  ].filter(Boolean);
   return {
     title,
     generatedAt: new Date(),
-    summary: [`${found.suites.length} suite table(s) and ${found.runs.length} run(s) under ${root}.`],
+    summary: [
+      `${counted.join(" and ")} under ${root}.`,
+      ...summaries.map((s, i) => describeRun(names[i]!, s)),
+    ],
+    facts,
     tables,
     charts,
     galleries,

@@ -91,6 +91,26 @@ export function detectImageMime(data: Uint8Array): ImageMime | undefined {
   return undefined;
 }
 
+/** Width in pixels from a PNG's IHDR or a GIF's logical screen descriptor (undefined for other types). */
+function naturalWidth(data: Uint8Array): number | undefined {
+  const mime = detectImageMime(data);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (mime === "image/png" && data.length >= 24) return view.getUint32(16);
+  if (mime === "image/gif" && data.length >= 8) return view.getUint16(6, true);
+  return undefined;
+}
+
+/** Generated grids are small (28-pixel cells at scale 2): shown at the integer multiple of their width nearest
+ * to this, so that cells are big enough to read and pixels stay square. */
+const READABLE_WIDTH = 480;
+
+/** A display width for {@link ReportImage.width}: the natural width times the integer (at least 1) that brings it
+ * nearest to {@link READABLE_WIDTH}; undefined when the width cannot be read. */
+export function readableWidth(data: Uint8Array): number | undefined {
+  const w = naturalWidth(data);
+  return w && w * Math.max(1, Math.round(READABLE_WIDTH / w));
+}
+
 function dataUri(mime: string, data: Uint8Array | string): string {
   const buf =
     typeof data === "string"

@@ -60,7 +60,15 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
   const training = join(suite, "runs", "hvae-noise-control-t4-s0");
   runFolder(training, [4, 3]);
   appendFileSync(join(training, "metrics.jsonl"), '{"type":"train","step":3,"lo');
-  runFolder(join(root, "solo"), [5, 4]);
+  const solo = join(root, "solo");
+  runFolder(solo, [5, 4]);
+  appendFileSync(
+    join(solo, "metrics.jsonl"),
+    JSON.stringify({ type: "eval", step: 3, frame_bpd: [2, 1] }) + "\n",
+  );
+  const evalJson = { n: 64, refN: 64, fd: 12.5, kid: { mean: 0.01 }, pr: { precision: 0.8, recall: 0.6 } };
+  const bpd = { last_bpd_given_true: 1.2, frame_bpd: [1.5, 1.2] };
+  writeFileSync(join(solo, "eval.json"), JSON.stringify({ ...evalJson, bpd }));
   // A suite whose folder sorts first but whose table comes after main's (as in README).
   mkdirSync(join(root, "a-probe"));
   writeFileSync(
@@ -79,11 +87,61 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
   const title = "main on mnist, hvae (smoke budget, seeds 0, 1)";
   assert.deepEqual(
     data.tables!.map((t) => t.title.split(",")[0]),
-    ["main on mnist", "probe on mnist"],
+    ["main on mnist", "probe on mnist", "Runs"],
+  );
+  // Every run's row, in folder order; the solo run's numbers from its eval.json and last training step.
+  const table = data.tables![2]!;
+  assert.deepEqual(
+    table.rows.map((r) => r[0]),
+    [
+      ...[
+        "hvae-expressive-t4-s0",
+        "hvae-expressive-t4-s1",
+        "hvae-image-s0",
+        "hvae-image-s1",
+        "hvae-noise-control-t4-s0",
+      ].map((r) => `main-x/runs/${r}`),
+      "solo",
+    ],
+  );
+  const row = Object.fromEntries(table.columns.map((c, i) => [c, table.rows[5]![i]]));
+  assert.deepEqual(row, {
+    run: "solo",
+    model: "hvae",
+    data: undefined,
+    spec: undefined,
+    T: undefined,
+    steps: 1,
+    "train s": undefined,
+    FD: 12.5,
+    KID: 0.01,
+    precision: 0.8,
+    recall: 0.6,
+    bpd: 1.2,
+    "bpd per frame": "1.5 · 1.2",
+  });
+  assert.equal(
+    data.summary![6],
+    "solo: hvae, 1 steps; FD 12.5, KID 0.01, precision 0.8, recall 0.6, 1.2 bits/dim (eval.json: 64 generated vs 64 test images).",
   );
   assert.deepEqual(
     data.charts!.map((c) => c.title),
-    [`Training loss: ${title}`, `Test bpd: ${title}`, "Training loss", "Test bpd"],
+    [
+      `Training loss: ${title}`,
+      `Test bpd: ${title}`,
+      "Training loss",
+      "Test bpd",
+      "Test frame_bpd per frame",
+    ],
+  );
+  const perFrame = data.charts![4]!;
+  assert.ok("chart" in perFrame);
+  assert.deepEqual(
+    perFrame.chart.series.map((s) => [s.name, s.x, s.y]),
+    [
+      ["frame 1", [3], [2]],
+      ["frame 2", [3], [1]],
+    ],
   );
   const loss = data.charts![0]!;
   assert.ok("chart" in loss);
@@ -99,10 +157,10 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
   );
   assert.deepEqual(loss.chart.series[0]!.y, [3, 2, 1]);
   assert.deepEqual(loss.chart.series[4]!.y, [4, 3]);
-  const solo = data.charts![2]!;
-  assert.ok("chart" in solo);
+  const soloLoss = data.charts![2]!;
+  assert.ok("chart" in soloLoss);
   assert.deepEqual(
-    solo.chart.series.map((s) => s.name),
+    soloLoss.chart.series.map((s) => s.name),
     ["solo"],
   );
 
