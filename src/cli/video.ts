@@ -87,8 +87,9 @@ export async function videoCommand(argv: string[]): Promise<void> {
     const shape = { n, t: spec.frames, c: set.c, h: set.h, w: set.w };
     const layout = { scale: f.scale ?? (Math.max(set.h, set.w) < 64 ? 2 : 1), pad: 2 };
     if (f.out !== undefined) await writeVideoGrid(f.out, frames, shape, layout);
+    // Rows of up to 8 videos: the default square layout leaves 8 videos (the demo's) a 3 × 3 grid with a hole.
     if (f.gif !== undefined)
-      await writeGif(f.gif, frames, shape, { ...layout, fps: f.fps, holdLastMs: 1000 });
+      await writeGif(f.gif, frames, shape, { ...layout, cols: Math.min(n, 8), fps: f.fps, holdLastMs: 1000 });
     const wrote = [f.out, f.gif].filter((p) => p !== undefined).join(" and ");
     const ms = Math.round(performance.now() - t0);
     console.error(

@@ -95,8 +95,9 @@ test("writes a PNG grid (one row per image, frames as columns, the image last) a
       `row ${row}: the first frame is corrupted`,
     );
   }
+  // The GIF plays the 3 videos side by side in one row (rows of up to 8, not a square grid with holes).
   const meta = await sharp(gif).metadata();
-  assert.deepEqual([meta.format, meta.pages, meta.width, meta.height], ["gif", 4, 2 + 2 * 66, 2 + 2 * 66]);
+  assert.deepEqual([meta.format, meta.pages, meta.width, meta.height], ["gif", 4, 2 + 3 * 66, 2 + 66]);
 });
 
 test("--metrics --json prints one object with per-frame statistics", async () => {
