@@ -48,6 +48,10 @@ const commands: Record<string, Command> = {
     summary: "HTML report or markdown tables from results and runs",
     run: async (a) => (await import("./report.js")).reportCommand(a),
   },
+  serve: {
+    summary: "live dashboard of runs and results in a browser: curves, evaluations, samples",
+    run: async (a) => (await import("./serve.js")).serveCommand(a),
+  },
 };
 
 function usage(): string {
