@@ -61,6 +61,8 @@ function segments(path: string): string[] {
 }
 
 interface Served {
+  /** The folders as given (names of runs below them when there are several), and resolved. */
+  given: string[];
   roots: string[];
   /** roots[k] as the real path (symlinks resolved), for the containment check. */
   real: string[];
@@ -94,7 +96,7 @@ function listRuns(served: Served) {
       const summary = summarizeRun(run);
       return {
         id,
-        name: served.roots.length > 1 || !rel ? [basename(root), rel].filter(Boolean).join("/") : rel,
+        name: served.roots.length > 1 ? join(served.given[k]!, rel) : rel || basename(root),
         summary,
         media: runMedia(run, summary).map((m) => ({ url: fileUrl(k, root, m.file), caption: m.caption })),
       };
@@ -202,7 +204,7 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
     if (!existsSync(f) || !statSync(f).isDirectory())
       throw new UsageError(`${f} is not a folder: give run folders or results folders`);
   const roots = o.folders.map((f) => resolve(f));
-  const served = { roots, real: roots.map((r) => realpathSync(r)) };
+  const served = { given: o.folders, roots, real: roots.map((r) => realpathSync(r)) };
   const server = createServer(handler(served, dashboardAssets(o.title)));
   await new Promise<void>((done, fail) => {
     server.once("error", (e: NodeJS.ErrnoException) =>

@@ -29,7 +29,9 @@ aside h1{font-size:18px;margin:0 0 2px}
 main{padding:16px 20px;min-width:0}
 h2{font-size:16px;margin:18px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 #charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:14px}
-.chart{border:1px solid var(--line);border-radius:8px;padding:6px;min-width:0}
+.chart{border:1px solid var(--line);border-radius:8px;padding:6px;min-width:0;overflow:hidden}
+.chart .u-legend{max-width:100%}
+.chart .u-legend .u-series>*{white-space:normal;overflow-wrap:anywhere}
 table{border-collapse:collapse;font-size:13px}
 th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 th:first-child,td:first-child{text-align:left}
@@ -91,7 +93,12 @@ function describe(s) {
   return [s.model && s.model + (s.preset ? " (" + s.preset + ")" : ""), s.data, s.spec, s.frames !== undefined ? "T = " + s.frames : "", s.step !== undefined ? "step " + s.step : ""].filter(Boolean).join(" · ");
 }
 
+let listed = "";
 function renderRunList() {
+  // Rebuilt only when a run, its description or the selection changed: a checkbox is not replaced under a click.
+  const signature = JSON.stringify(state.runs.map((r) => [r.id, describe(r.summary), state.selected.has(r.id)]));
+  if (signature === listed) return;
+  listed = signature;
   const list = document.getElementById("runs");
   list.replaceChildren(...state.runs.map((run) => {
     const box = el("input", { type: "checkbox", checked: state.selected.has(run.id), "data-run": run.id });
