@@ -208,6 +208,16 @@ test(
     await waitFor(page, `Number(document.querySelector('${loss}').dataset.points) >= ${first + 3}`, 120_000);
     assert.equal(train.exitCode, null, "the curve grew while the run trained");
     assert.deepEqual((await labels()).slice(1), ["demo", "live"]);
+    // The live run's sample grid appears once it has written one (samples/step-<step>.png).
+    await waitFor(
+      page,
+      `document.querySelector('#samples figure[data-run="0/live"] img')?.naturalWidth > 0`,
+      300_000,
+    );
+    assert.match(
+      await page.locator('#samples figure[data-run="0/live"] figcaption').first().innerText(),
+      /^live: latest sample grid: step-\d+\.png$/,
+    );
     await page.screenshot({ path: join(root, "serve.png"), fullPage: true });
 
     // Switch: only the demo, with its eval row and its pictures.
