@@ -36,6 +36,12 @@ export const evalFlags = {
     help: "fid reference statistics from an .npz (pytorch-fid's mu, sigma) instead of --data",
   },
   temperature: { type: "number", help: "sampling temperature (runs)", default: 1 },
+  context: {
+    type: "string",
+    help: "video HVAE runs: later frames' context from the drawn pixels or the likelihood's mean (exposure bias)",
+    default: "sample",
+    choices: ["sample", "mean"],
+  },
   seed: { type: "int", help: "seed of the samples and of KID's subsets", default: 0 },
   kidSubsets: { type: "int", help: "KID subsets", default: 100 },
   kidSubsetSize: { type: "int", help: "KID subset size (default: min(1000, n, ref-n))" },
@@ -96,6 +102,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     inceptionWeights: f.inceptionWeights,
     refStats: f.refStats,
     temperature: f.temperature,
+    context: f.context as "sample" | "mean",
     seed: f.seed,
     kidSubsets: f.kidSubsets,
     kidSubsetSize: f.kidSubsetSize,
@@ -150,7 +157,9 @@ export function formatReport(r: EvalReport): string {
   const line = (row: [string, string, string]) =>
     `${row[0].padEnd(widths[0]!)}  ${row[1].padStart(widths[1]!)}  ${row[2]}`.trimEnd();
   const what =
-    r.kind === "run" ? `${r.target} (step ${r.run!.step}, temperature ${r.run!.temperature})` : r.target;
+    r.kind === "run"
+      ? `${r.target} (step ${r.run!.step}, temperature ${r.run!.temperature}${r.run!.context ? `, context from the ${r.run!.context}` : ""})`
+      : r.target;
   const counts = r.n ? `: ${r.n} generated vs ${r.refN || "published"} reference images` : "";
   const table = [
     `${what} vs ${r.data} ${r.split}${counts}, ${r.seconds} s`,

@@ -51,6 +51,11 @@ export interface EvalOptions {
   /** FID reference statistics from an .npz file (pytorch-fid's format) instead of the reference images'. */
   refStats?: string;
   temperature?: number;
+  /**
+   * Video HVAE runs: build each later frame's context from the drawn pixels ("sample", the default) or from the
+   * likelihood's mean (exposure bias); applies to the samples scored and to last_bpd_generated.
+   */
+  context?: "sample" | "mean";
   seed?: number;
   kidSubsets?: number;
   kidSubsetSize?: number;
@@ -67,7 +72,14 @@ export interface EvalOptions {
 export interface EvalReport {
   target: string;
   kind: "run" | "folder";
-  run?: { checkpoint: string; step: number; model: string; temperature: number; seed: number };
+  run?: {
+    checkpoint: string;
+    step: number;
+    model: string;
+    temperature: number;
+    seed: number;
+    context?: "sample" | "mean";
+  };
   data: string;
   split: string;
   /** Generated and reference images used. */
@@ -118,6 +130,10 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
       throw new ArgumentError(
         `--per-frame needs a video run, but ${target} trains an image model (T = 1 in its config)`,
       );
+    if (o.context === "mean" && !(run && run.shape.frames > 1))
+      throw new ArgumentError(
+        `--context mean needs a trained video run (T > 1: later frames' context), but ${target} is ${run ? "an image model (T = 1)" : "a folder of images"}`,
+      );
     const featnetMetrics = o.perFrame || o.metrics.some((m) => m === "fd" || m === "kid" || m === "pr");
     const distributional = featnetMetrics || o.metrics.includes("fid");
     // They compare distributions (means and covariances, neighbourhoods): one image has none. Precision and
@@ -157,6 +173,8 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
           model: run.config.model,
           temperature: o.temperature ?? 1,
           seed: o.seed ?? 0,
+          // Only a non-default context is written, so earlier reports and new ones read the same.
+          ...(o.context === "mean" ? { context: o.context } : {}),
         },
       }),
       split,
@@ -242,7 +260,7 @@ export async function evaluate(target: string, o: EvalOptions): Promise<EvalRepo
     }
     if (run && o.metrics.includes("bpd")) {
       const t1 = performance.now();
-      report.bpd = await evaluateRun(run, { limit: o.bpdImages });
+      report.bpd = await evaluateRun(run, { limit: o.bpdImages, context: o.context });
       report.timings.bpd = since(t1);
     }
     report.seconds = since(t0);
@@ -277,7 +295,7 @@ export function writeReport(report: EvalReport, file = path.join(report.target, 
 
 function sampled(run: Run, o: EvalOptions, log: (m: string) => void): VideoBytes {
   const t0 = performance.now();
-  const videos = sampleVideos(run, o.n, { temperature: o.temperature, seed: o.seed });
+  const videos = sampleVideos(run, o.n, { temperature: o.temperature, seed: o.seed, context: o.context });
   if (o.progress ?? true)
     log(
       `lastframe eval: sampled ${o.n} ${run.shape.frames > 1 ? "videos" : "images"} from ${run.checkpoint} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,

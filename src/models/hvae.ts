@@ -564,12 +564,12 @@ export class HVAE extends Module implements TrainableModel {
     );
   }
 
-  lastGivenGenerated(videos: Tensor): Tensor {
+  lastGivenGenerated(videos: Tensor, opts: SampleSettings = {}): Tensor {
     return noGrad(() =>
       tidy(() => {
         const T = this.shape.frames;
         // The model's own frames 1 … T − 1 (its draw of the last frame is discarded), then the true last frame.
-        const drawn = this.sample(videos.size(0));
+        const drawn = this.sample(videos.size(0), { context: opts.context });
         const hybrid = T === 1 ? videos : cat([drawn.narrow(1, 0, T - 1), videos.narrow(1, T - 1, 1)], 1);
         const { distortion, rate } = this.elbo(hybrid);
         return distortion.add(rate).select(1, -1).div(Math.LN2);

@@ -44,9 +44,10 @@ export interface TrainableModel extends Module {
    * scored on the true last frame. The drawn frames belong to some other image than the scored one, so this is not
    * the image's likelihood: averaged over videos it is the one-draw (Jensen) upper bound on the image's marginal
    * bits/dim under the video model, −log₂ E_v p(x | v) ≤ E_v[−log₂ p(x | v)], loose by how much the last frame
-   * depends on the earlier ones. With T = 1 it is the image's bits/dim.
+   * depends on the earlier ones. With T = 1 it is the image's bits/dim. `opts` are the sample settings the earlier
+   * frames are drawn with (e.g. the HVAE's context from the likelihood's mean: the exposure-bias comparison).
    */
-  lastGivenGenerated?(videos: Tensor): Tensor;
+  lastGivenGenerated?(videos: Tensor, opts?: SampleSettings): Tensor;
   /**
    * n generated videos (n, T, C, H, W) in [-1, 1]; the generated image is the last frame. topK / topP truncate
    * the distributions of models that draw discrete codes (the VQ-VAE's prior); `pixels: "mean"` shows the

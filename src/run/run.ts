@@ -164,7 +164,14 @@ export async function testVideos(run: Run, n: number): Promise<VideoBytes> {
  */
 export async function evaluateRun(
   run: Run,
-  opts: { limit?: number; batch?: number; stage?: string; generated?: number } = {},
+  opts: {
+    limit?: number;
+    batch?: number;
+    stage?: string;
+    generated?: number;
+    /** How the earlier frames of last_bpd_generated build the context (SampleSettings.context). */
+    context?: SampleSettings["context"];
+  } = {},
 ): Promise<EvalStats> {
   const data = await loadRunData(run.config);
   const stage = opts.stage ?? run.model.stages[run.model.stages.length - 1]!;
@@ -180,6 +187,7 @@ export async function evaluateRun(
     stats.last_bpd_generated = scoreGenerated(run.model, run.config, data.test, {
       limit: generated,
       batch: opts.batch,
+      context: opts.context,
     });
   return stats;
 }

@@ -5,7 +5,7 @@
 // T frames of each video into T separate images, so an image model sees the same frames per step.
 import { type ImageSet, loadDataset, withTestSplit } from "../data/index.js";
 import { forEachBatch } from "../data/loader.js";
-import type { TrainableModel } from "../models/model.js";
+import type { SampleSettings, TrainableModel } from "../models/model.js";
 import {
   type Tensor,
   ArgumentError,
@@ -152,7 +152,7 @@ export function scoreGenerated(
   model: TrainableModel,
   cfg: RunConfig,
   test: ImageSet,
-  o: { limit: number; batch?: number },
+  o: { limit: number; batch?: number; context?: SampleSettings["context"] },
 ): number {
   const videos: Tensor[] = [];
   let sum = 0,
@@ -164,7 +164,7 @@ export function scoreGenerated(
   );
   withRng(cfg.train.seed + 4, () => {
     for (const v of videos) {
-      sum += tidy(() => model.lastGivenGenerated!(v).sum().item());
+      sum += tidy(() => model.lastGivenGenerated!(v, { context: o.context }).sum().item());
       count += v.size(0);
       v.dispose();
     }
