@@ -46,7 +46,16 @@ export interface HookContext {
   record: (rec: Record_) => void;
   /** Holds the latest evaluation (TrainResult.eval). */
   evals: { last: EvalStats | null };
+  /** More numbers for each evaluation of the last stage (TrainOptions.evalExtra). */
+  evalExtra?: EvalExtra;
 }
+
+/**
+ * Extra numbers for an evaluation record, from the model holding the EMA weights (e.g. FD of a few samples for a
+ * learning curve, which needs the feature nets of a layer above this one). It must draw its random numbers inside
+ * its own withRng stream, so that it never changes the training run.
+ */
+export type EvalExtra = (model: TrainableModel, cfg: RunConfig) => Record<string, number>;
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
@@ -111,9 +120,7 @@ export function evalHook(ctx: HookContext): Hook {
     if (!due(r, ctx.cfg.log.evalEvery)) return;
     const { stage } = r;
     const step = r.counters.step;
-    const stats = evaluate(ctx, ctx.test, stage, ctx.cfg.log.evalImages || undefined);
-    ctx.evals.last = stats;
-    ctx.record({ type: "eval", stage, step, time: round(ctx.seconds()), ...stats });
+    const stats = evalRecord(ctx, stage, step, r.counters.stageStep);
     if (ctx.cfg.train.selectBest && ctx.lastStage) {
       const value = keepIfBest(ctx, stage, step);
       ctx.record({ type: "validation", stage, step, time: round(ctx.seconds()), ...value });
@@ -127,6 +134,20 @@ export function evalHook(ctx: HookContext): Hook {
           .join(", ")}`,
       );
   };
+}
+
+/**
+ * Scores the EMA weights on the test set (plus the caller's evalExtra in the last stage) and records an "eval"
+ * line with the frames processed so far in this stage (stage steps × batch × T: the compute axis of a learning
+ * curve, beside the step). Also the step-0 evaluation of a warm start, so its curve begins where its source ended.
+ */
+export function evalRecord(ctx: HookContext, stage: string, step: number, stageStep: number): EvalStats {
+  const stats = evaluate(ctx, ctx.test, stage, ctx.cfg.log.evalImages || undefined);
+  if (ctx.evalExtra && ctx.lastStage) Object.assign(stats, ctx.evalExtra(ctx.evalModel, ctx.cfg));
+  ctx.evals.last = stats;
+  const frames_seen = stageStep * ctx.cfg.train.batch * ctx.cfg.frames;
+  ctx.record({ type: "eval", stage, step, time: round(ctx.seconds()), frames_seen, ...stats });
+  return stats;
 }
 
 /** Every log.sampleEvery steps: samples/step-<step>.png (and -videos.png) from the EMA weights. */

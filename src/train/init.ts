@@ -3,8 +3,8 @@
 // at step 0 it scores every frame as the image model does) and the VQ family's shared tokenizer (every row's prior
 // on one clean-image VQ-VAE per seed: `modules: ["vqvae."]`, with stage vqvae trained for 0 steps).
 //
-// The source is a run folder, whose latest checkpoint's EMA weights (what that run evaluates and samples) are
-// taken, or a .safetensors file. Only tensors whose names start with one of `modules` are taken (all when empty);
+// The source is a run folder, whose latest checkpoint's EMA weights (what that run evaluates and samples; with
+// best-checkpoint selection, its best/ weights) are taken, or a .safetensors file. Only tensors whose names start with one of `modules` are taken (all when empty);
 // each must exist in the new model with the same shape; the model's other tensors keep their initialisation. The
 // sha256 of what was taken is recorded in config.json, so rows that claim to share a tokenizer can be checked to.
 import { createHash } from "node:crypto";
@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { Module } from "../nn/index.js";
 import { loadSafetensors } from "../nn/safetensors.js";
 import { type Tensor, ArgumentError, CheckpointError, dispose } from "../tensor/index.js";
+import { bestWeights, readBest } from "./best.js";
 import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
 
 export interface InitSettings {
@@ -29,7 +30,9 @@ export function readInitWeights(init: InitSettings): Map<string, Tensor> {
   if (!existsSync(init.from))
     throw new ArgumentError(`Cannot initialise from ${init.from} (init.from): no such run folder or file`);
   let all: Map<string, Tensor>;
-  if (statSync(init.from).isDirectory()) {
+  if (statSync(init.from).isDirectory() && readBest(init.from))
+    all = loadSafetensors(bestWeights(init.from)).tensors;
+  else if (statSync(init.from).isDirectory()) {
     const ckpt = latestCheckpoint(init.from);
     if (!ckpt) throw new CheckpointError(`${init.from} (init.from) has no checkpoint to initialise from`);
     all = readTensorFile(ckpt, "ema");

@@ -53,10 +53,12 @@ import {
 import { type EvalStats, loadRunData, trainingVideos, withRng } from "./data.js";
 import { type GradHook, type StageRun, type StepHook, runStage } from "./engine.js";
 import {
+  type EvalExtra,
   type HookContext,
   checkpointHook,
   divergenceGuard,
   evalHook,
+  evalRecord,
   metricsHook,
   progressHook,
   recorder,
@@ -87,6 +89,8 @@ export interface TrainOptions {
    * default true. The other ranks of a data-parallel run train the same steps and write nothing.
    */
   isMain?: boolean;
+  /** More numbers for every evaluation of the last stage (hooks.ts EvalExtra): a learning curve's FD. */
+  evalExtra?: EvalExtra;
 }
 
 export interface TrainResult {
@@ -300,7 +304,8 @@ function writeRunFolder(
       ) + "\n",
     );
   }
-  cutMetrics(dir, step);
+  // A fresh start keeps nothing (not even a step-0 evaluation of an attempt killed before its first checkpoint).
+  cutMetrics(dir, step === 0 ? -1 : step);
 }
 
 async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Promise<TrainResult> {
@@ -386,8 +391,11 @@ async function trainStages(run: Run, p: StagesPlan): Promise<TrainResult> {
       const ctx: HookContext = {
         ...{ dir: p.dir, cfg, output: p.output, lastStage: index === stages.length - 1, model, ema },
         ...{ evalModel: run.evalModel, test: run.data.test, validation: run.data.validation },
-        ...{ loader: run.loader, opt, bar, seconds, record, evals },
+        ...{ loader: run.loader, opt, bar, seconds, record, evals, evalExtra: p.opts.evalExtra },
       };
+      // A warm start (all of another run's weights) is scored before its first update: its learning curve starts
+      // where the source ended, and at T = 1 it must score as the source does.
+      if (p.isMain && cfg.init?.modules.length === 0 && state.step === 0) evalRecord(ctx, stage, 0, 0);
       const s: StageRun = {
         ...{ stage, total, model, params, opt, ema, batchSize: t.batch, gradHook: p.opts.gradHook },
         nextBatch: () => trainingVideos(run.loader.next(), cfg),
