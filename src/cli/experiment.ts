@@ -32,6 +32,15 @@ export const experimentFlags = {
     type: "string",
     help: "frames: the spec it sweeps T for: a preset, or best (the best video row of the main table given with --reuse) (default: expressive)",
   },
+  tokenizer: {
+    type: "string",
+    help: "compare: the VQ rows' stage 1, one clean-image VQ-VAE per seed (shared) or one per row on its own frames (default: shared)",
+    choices: ["shared", "per-row"],
+  },
+  curves: {
+    type: "int",
+    help: "learning curves: also log FD of this many samples at every evaluation during training (default: test bits only)",
+  },
   only: { type: "string", help: "train and evaluate just this run (its folder name, e.g. hvae-image-s0)" },
   quiet: { type: "boolean", help: "no progress bars", default: false },
 } satisfies FlagSpecs;
@@ -51,6 +60,8 @@ export async function experimentCommand(argv: string[]): Promise<void> {
   if (!f.out) throw new UsageError("Missing --out: the results folder, e.g. --out results/main-mnist");
   if (f.seeds < 1) throw new UsageError(`Expected positive integer for --seeds but received ${f.seeds}`);
   if (f.jobs < 1) throw new UsageError(`Expected positive integer for --jobs but received ${f.jobs}`);
+  if (f.curves !== undefined && f.curves < 2)
+    throw new UsageError(`Expected integer of at least 2 for --curves but received ${f.curves}`);
   const models = f.models ?? familyNames();
   for (const m of models)
     if (!familyNames().includes(m))
@@ -71,6 +82,8 @@ export async function experimentCommand(argv: string[]): Promise<void> {
     only: f.only,
     reuse: f.reuse,
     spec: f.spec,
+    tokenizer: f.tokenizer as "shared" | "per-row" | undefined,
+    curves: f.curves,
     output: f.quiet || f.jobs > 1 ? "quiet" : "bar",
     log: (s) => process.stderr.write(s + "\n"),
   });

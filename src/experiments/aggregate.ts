@@ -1,6 +1,6 @@
 // Turns per-run results into a suite's table: one row per configuration, mean ± std over seeds.
 import { aggregate, formatMeanStd, markdownTable } from "../report/markdown.js";
-import { type PairedDifference, formatInterval, pairedDifferences } from "./paired.js";
+import { type PairedDifference, bootstrapMean, formatInterval, pairedDifferences } from "./paired.js";
 import { baselineRows, defaultFramesSpec } from "./suites.js";
 
 /** One trained and evaluated run of a suite row. */
@@ -28,6 +28,20 @@ export interface RunResult {
   hardware?: string;
   /** sha256 prefix of the weights it started from (a shared tokenizer, a warm start), if any. */
   init?: string;
+  /** Learning curve: the run's test evaluations of its last stage (absent in older results). */
+  curve?: CurvePoint[];
+}
+
+/**
+ * One evaluation during training: updates and frames processed so far in the run's last stage (steps × batch × T,
+ * the compute axis), the test set's last_bpd_given_true (the image's bits given true earlier frames; bits per code
+ * for the VQ prior) and, where the suite measured it (`--curves N`), FD of N samples (curveFd in eval/curve.ts).
+ */
+export interface CurvePoint {
+  step: number;
+  frames: number;
+  last_bpd_given_true?: number;
+  fd?: number;
 }
 
 /** A run's folder name under <suite>/runs: its table row and seed. */
@@ -59,17 +73,38 @@ export const metricColumns: { key: string; title: string; digits: number }[] = [
   { key: "bpd", title: "bits/dim ↓", digits: 3 },
   { key: "last_bpd_given_true", title: "last frame bits ↓ (true earlier frames)", digits: 3 },
   { key: "last_bpd_generated", title: "last frame bits, own earlier frames (1-draw bound) ↓", digits: 3 },
+  { key: "fd_context_mean", title: "FD, context from the mean ↓", digits: 2 },
+  {
+    key: "last_bpd_generated_context_mean",
+    title: "last frame bits, own earlier frames, context from the mean ↓",
+    digits: 3,
+  },
   { key: "fid", title: "FID ↓", digits: 2 },
   { key: "probe", title: "linear probe acc ↑", digits: 3 },
 ];
 
-/** The compare suite's paired FD differences: each row against the image model and the compute control. */
+/** The exposure suite's within-run pairing: FD with context from the mean minus FD with context from draws. */
+export const CONTEXT_PAIRING = "context from drawn pixels";
+
+/**
+ * The paired FD differences of a suite with baselines (compare, warmstart, exposure): each row against each
+ * baseline row of its family; for exposure also each run's FD with context from the mean against its own FD.
+ */
 export function suitePaired(res: SuiteResults): PairedDifference[] {
-  if (res.suite !== "compare") return [];
   const models = [...new Set(res.runs.map((r) => r.model))];
   return models.flatMap((m) => {
     const runs = res.runs.filter((r) => r.model === m);
-    return baselineRows(m).flatMap((base) => pairedDifferences(runs, base, "fd"));
+    const between = baselineRows(res.suite, m).flatMap((base) => pairedDifferences(runs, base, "fd"));
+    if (res.suite !== "exposure") return between;
+    const within = [...new Set(runs.map((r) => r.row))].flatMap((row) => {
+      const diffs = runs
+        .filter((r) => r.row === row && Number.isFinite(r.metrics.fd_context_mean))
+        .map((r) => r.metrics.fd_context_mean! - r.metrics.fd!);
+      return diffs.length
+        ? [{ row, against: CONTEXT_PAIRING, metric: "fd_context_mean", ...bootstrapMean(diffs) }]
+        : [];
+    });
+    return [...between, ...within];
   });
 }
 
@@ -98,7 +133,9 @@ export function suiteTable(res: SuiteResults): { columns: string[]; rows: (strin
     "model",
     "configuration",
     ...present.map((m) => m.title),
-    ...against.map((b) => `ΔFD vs ${b} [95% CI]`),
+    ...against.map((b) =>
+      b === CONTEXT_PAIRING ? "ΔFD, context from the mean − drawn [95% CI]" : `ΔFD vs ${b} [95% CI]`,
+    ),
     "frames seen",
     "train time",
     "images/s",
@@ -149,13 +186,19 @@ function framesSpecFlag(res: SuiteResults): string {
   return specs.length && specs[0] !== defaultFramesSpec ? ` --spec ${specs[0]}` : "";
 }
 
+/** compare's VQ rows each with a VQ-VAE of their own (no shared tokenizer to start from). */
+const tokenizerFlag = (res: SuiteResults) =>
+  res.suite === "compare" && res.runs.some((r) => r.model === "vqvae" && r.init === undefined)
+    ? " --tokenizer per-row"
+    : "";
+
 /** The command that makes (or resumes) a suite's results in `dir`. */
 export function suiteCommand(res: SuiteResults, dir: string): string {
   const models = families(res);
   const reuse = reusedFrom(res);
   return (
     `npx lastframe experiment ${res.suite} --data ${res.data} --preset ${res.budget} --seeds ${res.seeds.length}` +
-    `${models ? ` --models ${models}` : ""}${framesSpecFlag(res)}` +
+    `${models ? ` --models ${models}` : ""}${framesSpecFlag(res)}${tokenizerFlag(res)}` +
     `${reuse.length ? ` --reuse ${reuse.join(",")}` : ""} --out ${dir}`
   );
 }
@@ -192,11 +235,14 @@ export function initNote(res: SuiteResults): string {
     if (r.init) (bySeed.get(r.seed) ?? bySeed.set(r.seed, new Set()).get(r.seed)!).add(r.init);
   if (bySeed.size === 0) return "";
   const split = [...bySeed].filter(([, ids]) => ids.size > 1);
-  return split.length
-    ? `NOT ONE TOKENIZER PER SEED: seed ${split.map(([s, ids]) => `${s} has ${[...ids].join(", ")}`).join("; ")}`
-    : `The VQ rows of each seed start from one clean-image tokenizer (checked by checksum: ${[...bySeed]
-        .map(([s, ids]) => `seed ${s} ${[...ids][0]}`)
-        .join(", ")}), so they differ only in the prior`;
+  const warm = res.suite === "warmstart";
+  const what = warm ? "SOURCE RUN" : "TOKENIZER";
+  const checked = [...bySeed].map(([s, ids]) => `seed ${s} ${[...ids][0]}`).join(", ");
+  if (split.length)
+    return `NOT ONE ${what} PER SEED: seed ${split.map(([s, ids]) => `${s} has ${[...ids].join(", ")}`).join("; ")}`;
+  return warm
+    ? `The warm-started rows of each seed start from that seed's image run (checked by checksum: ${checked})`
+    : `The VQ rows of each seed start from one clean-image tokenizer (checked by checksum: ${checked}), so they differ only in the prior`;
 }
 
 export function suiteMarkdown(res: SuiteResults, dir: string): string {

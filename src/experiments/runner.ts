@@ -17,6 +17,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { train } from "../train/loop.js";
 import { readInitWeights } from "../train/init.js";
+import { latestCheckpoint } from "../train/checkpoint.js";
+import { curveFd } from "../eval/curve.js";
 import { saveSafetensors } from "../nn/safetensors.js";
 import { type RunInput, configFingerprint, resolveRunConfig } from "../train/config.js";
 import { loadRunData } from "../train/data.js";
@@ -24,7 +26,14 @@ import { closeRun, openRun, readMetrics } from "../run/run.js";
 import { linearProbe, probeOptions } from "./probe.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Budget, type Row, budgets, suiteRows } from "./suites.js";
-import { type RunResult, type SuiteResults, runName, suiteMarkdown, suitePaired } from "./aggregate.js";
+import {
+  type CurvePoint,
+  type RunResult,
+  type SuiteResults,
+  runName,
+  suiteMarkdown,
+  suitePaired,
+} from "./aggregate.js";
 import {
   type PlannedRun,
   type Reusable,
@@ -59,6 +68,10 @@ export interface ExperimentOptions {
   reuse?: string[];
   /** frames only: the spec it sweeps T for (a preset name, or "best": the best video row of a --reuse'd main). */
   spec?: string;
+  /** compare only: the VQ rows' stage 1, one clean-image tokenizer per seed (default) or one per row. */
+  tokenizer?: "shared" | "per-row";
+  /** Learning curves: samples whose FD every evaluation during training logs (0 or absent: test bpd only). */
+  curves?: number;
   output: "bar" | "quiet";
   log: (s: string) => void;
 }
@@ -77,7 +90,10 @@ const hasBitsPerDim = (run: { model: string; frames: number }) =>
  * rows (the last frame given the true earlier ones, and given the model's own; bits per code for the VQ family,
  * whose rows share a tokenizer).
  */
-const scoresLikelihoods = (suite: string) => suite === "compare";
+const scoresLikelihoods = (suite: string) => ["compare", "warmstart", "exposure"].includes(suite);
+
+/** Whether a suite also evaluates every run with later frames' context from the likelihood's mean (exposure). */
+const scoresContextMean = (suite: string) => suite === "exposure";
 
 /** The table's numbers from an evaluation. */
 function tableMetrics(
@@ -109,6 +125,7 @@ export function neededMetrics(
     else if (m !== "bpd" || hasBitsPerDim(run)) keys.push(m);
   if (suite === "probe") keys.push("probe");
   if (scoresLikelihoods(suite)) keys.push("last_bpd_given_true");
+  if (scoresContextMean(suite)) keys.push("fd_context_mean");
   return keys;
 }
 
@@ -147,8 +164,26 @@ const rowSteps = (row: Row, budget: Budget) => budget.steps * (row.stepsFactor ?
 /** The seed's shared tokenizer: a clean-image VQ-VAE's weights, in the suite folder (small; committed). */
 const tokenizerPath = (out: string, seed: number) => join(out, "tokenizers", `vqvae-s${seed}.safetensors`);
 
-/** What a suite row trains for one seed. */
-const runInput = (row: Row, seed: number, budget: Budget, data: string, out: string): RunInput => ({
+/**
+ * The run folder a warm-start row of `seed` starts from: this suite's run of the source row if it has a checkpoint,
+ * else the first --reuse'd suite's that has (the source was taken from there), else this suite's (trained first).
+ */
+function warmSource(o: ExperimentOptions, row: Row, seed: number): string | undefined {
+  if (row.warmFrom === undefined) return undefined;
+  const name = runName(row.warmFrom, seed);
+  const dirs = [o.out, ...(o.reuse ?? [])].map((d) => join(d, "runs", name));
+  return dirs.find((d) => latestCheckpoint(d) !== null) ?? dirs[0]!;
+}
+
+/** What a suite row trains for one seed (`warm`: the run folder a warm-start row starts from). */
+const runInput = (
+  row: Row,
+  seed: number,
+  budget: Budget,
+  data: string,
+  out: string,
+  warm?: string,
+): RunInput => ({
   model: row.model,
   preset: budget.preset,
   ...(row.hps ? { hps: row.hps } : {}),
@@ -165,7 +200,22 @@ const runInput = (row: Row, seed: number, budget: Budget, data: string, out: str
   },
   ...(budget.evals ? { log: { evalEvery: Math.ceil(rowSteps(row, budget) / budget.evals) } } : {}),
   ...(row.sharedTokenizer ? { init: { from: tokenizerPath(out, seed), modules: ["vqvae."] } } : {}),
+  ...(warm ? { init: { from: warm, modules: [] } } : {}),
 });
+
+/** The learning curve of a finished run: its evaluations in the last stage that logged the frames processed. */
+function learningCurve(dir: string): CurvePoint[] {
+  const evals = readMetrics(dir).filter((r) => r.type === "eval");
+  const stage = evals[evals.length - 1]?.stage;
+  return evals
+    .filter((r) => r.stage === stage && typeof r.frames_seen === "number")
+    .map((r) => ({
+      step: r.step,
+      frames: r.frames_seen as number,
+      ...(typeof r.last_bpd_given_true === "number" ? { last_bpd_given_true: r.last_bpd_given_true } : {}),
+      ...(typeof r.fd === "number" ? { fd: r.fd } : {}),
+    }));
+}
 
 /**
  * Trains the seed's tokenizer if the suite folder lacks it: stage 1 of the image model (clean images, the
@@ -204,11 +254,24 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
   const dir = join(o.out, "runs", runName(row.key, seed));
   const evalPath = join(dir, "eval.json");
   if (row.sharedTokenizer) await ensureTokenizer(seed, budget, o);
-  const result = await train(runInput(row, seed, budget, o.data, o.out), dir, {
-    resume: true,
-    output: o.output,
-    log: o.log,
-  });
+  const warm = warmSource(o, row, seed);
+  if (warm && !latestCheckpoint(warm) && !existsSync(join(dir, "config.json")))
+    throw new ArgumentError(
+      `${runName(row.key, seed)} starts from the trained run ${runName(row.warmFrom!, seed)}, which neither ` +
+        `${join(o.out, "runs")} nor a --reuse folder's runs/ holds: train that row first`,
+    );
+  const curves = o.curves ? await curveFd(o.data, budget.limit, o.curves) : null;
+  let result: Awaited<ReturnType<typeof train>>;
+  try {
+    result = await train(runInput(row, seed, budget, o.data, o.out, warm), dir, {
+      resume: true,
+      output: o.output,
+      log: o.log,
+      ...(curves ? { evalExtra: curves.extra } : {}),
+    });
+  } finally {
+    curves?.dispose();
+  }
   if (!result.finished) throw new Error(`run ${dir} stopped before its last step`);
   let report: EvalReport;
   if (existsSync(evalPath)) report = JSON.parse(readFileSync(evalPath, "utf8")) as EvalReport;
@@ -227,7 +290,9 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
   }
   const metrics = tableMetrics(report, row, o.suite);
   if (o.suite === "probe") metrics.probe = await probeAccuracy(dir, budget);
+  if (scoresContextMean(o.suite)) Object.assign(metrics, await contextMeanMetrics(dir, budget, o));
   const times = trainingTimes(dir);
+  const curve = learningCurve(dir);
   return {
     row: row.key,
     label: row.label,
@@ -245,7 +310,38 @@ async function runRow(row: Row, seed: number, budget: Budget, o: ExperimentOptio
     ...(result.config.init ? { init: result.config.init.sha256.slice(0, 12) } : {}),
     featnet: report.featnet?.id,
     hardware: thisMachine(),
+    ...(curve.length ? { curve } : {}),
   };
+}
+
+/**
+ * The exposure suite's second evaluation of a run (eval-context-mean.json): FD of samples and the one-draw bound
+ * last_bpd_generated with every later frame's context built from the likelihood's mean instead of the drawn pixels.
+ */
+async function contextMeanMetrics(
+  dir: string,
+  budget: Budget,
+  o: ExperimentOptions,
+): Promise<Record<string, number>> {
+  const path = join(dir, "eval-context-mean.json");
+  let report: EvalReport;
+  if (existsSync(path)) report = JSON.parse(readFileSync(path, "utf8")) as EvalReport;
+  else {
+    report = await evaluate(dir, {
+      metrics: ["fd", "bpd"],
+      n: budget.evalN,
+      bpdImages: budget.evalN,
+      context: "mean",
+      progress: o.output === "bar",
+      log: o.log,
+    });
+    writeReport(report, path);
+  }
+  const m: Record<string, number> = {};
+  if (report.fd !== undefined) m.fd_context_mean = report.fd;
+  const generated = report.bpd?.last_bpd_generated;
+  if (typeof generated === "number") m.last_bpd_generated_context_mean = generated;
+  return m;
 }
 
 /** Names for an error message: all of them, or the first four and how many there are. */
@@ -325,6 +421,8 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
   args.push("--metrics", o.metrics.join(","), "--quiet");
   // The child plans the same rows: "--spec best" resolves from the same --reuse'd table.
   if (o.spec !== undefined) args.push("--spec", o.spec);
+  if (o.tokenizer !== undefined) args.push("--tokenizer", o.tokenizer);
+  if (o.curves) args.push("--curves", String(o.curves));
   if (o.reuse?.length) args.push("--reuse", o.reuse.join(","));
   if (o.inceptionWeights) args.push("--inception-weights", o.inceptionWeights);
   const env = { ...process.env, LASTFRAME_THREADS: String(threads) };
@@ -456,13 +554,19 @@ function framesSpecs(o: ExperimentOptions, reused: ReusedSuite[]): ((model: stri
 
 /** Every run of the suite: its rows for each seed, with the config fingerprint a recorded run must match. */
 function planRuns(o: ExperimentOptions, budget: Budget, reused: ReusedSuite[]): PlannedRun[] {
-  const rows = suiteRows(o.suite, o.models, framesSpecs(o, reused));
+  if (o.tokenizer !== undefined && o.suite !== "compare")
+    throw new ArgumentError(
+      `--tokenizer applies to the compare suite (its VQ rows' stage 1), not to ${o.suite}`,
+    );
+  const rows = suiteRows(o.suite, o.models, framesSpecs(o, reused), o.tokenizer);
   return [...Array(o.seeds).keys()].flatMap((seed) =>
     rows.map((row) => ({
       row,
       seed,
       name: runName(row.key, seed),
-      config: configFingerprint(resolveRunConfig(runInput(row, seed, budget, o.data, o.out))),
+      config: configFingerprint(
+        resolveRunConfig(runInput(row, seed, budget, o.data, o.out, warmSource(o, row, seed))),
+      ),
     })),
   );
 }
@@ -548,7 +652,8 @@ async function trainAndRecord(
       if (!results.has(name)) results.set(name, await runRow(row, seed, budget, o));
       if (seed === 0) keepSampleGrid(o.out, name, row, results.get(name)?.reusedFrom);
       res.runs = planned.flatMap((p) => results.get(p.name) ?? []);
-      if (o.suite === "compare") res.paired = suitePaired(res);
+      const paired = suitePaired(res);
+      if (paired.length || o.suite === "compare") res.paired = paired;
       writeFileAtomic(join(o.out, "results.json"), JSON.stringify(res, null, 2) + "\n");
       writeFileAtomic(join(o.out, "results.md"), suiteMarkdown(res, o.out));
     }));
@@ -561,12 +666,16 @@ async function trainAndRecord(
   // Tokenizers first, here: children training rows of one seed in parallel must not race to train it.
   for (const seed of new Set(todo.filter((p) => p.row.sharedTokenizer).map((p) => p.seed)))
     await ensureTokenizer(seed, budget, o);
+  // Warm starts' sources first: a warm row needs its source's finished run (one at a time, the plan's order does it).
+  const sources = new Set(todo.flatMap((p) => (p.row.warmFrom ? [runName(p.row.warmFrom, p.seed)] : [])));
   if (o.jobs > 1 && todo.length > 1)
-    await runInChildren(
-      todo.map((p) => p.name),
-      o,
-      record,
-    );
+    for (const part of [todo.filter((p) => sources.has(p.name)), todo.filter((p) => !sources.has(p.name))])
+      if (part.length)
+        await runInChildren(
+          part.map((p) => p.name),
+          o,
+          record,
+        );
   for (const [i, { row, seed, name }] of planned.entries()) {
     const kept = elsewhere(name) ? origin(name) : "";
     o.log(`[${i + 1}/${planned.length}] ${row.key}, seed ${seed}${kept}`);

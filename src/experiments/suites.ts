@@ -12,7 +12,16 @@
 // a better video row could have: more compute (`image-compute`: the image model with T× the updates, so frames
 // seen and compute match the video rows), more augmented data (`distribution-augmentation`, Jun et al. 2020: one
 // image model over all frames told the frame index, sampled at index T, never conditioned on earlier frames) and
-// a video set-up without information (`noise-control`, `shuffle-control`).
+// a video set-up without information (`noise-control`, `shuffle-control`). `--tokenizer per-row` gives every VQ row
+// its own VQ-VAE on its own frames instead (the earlier suites' set-up), in another results folder.
+//
+// `warmstart` asks whether pseudo videos help an image model that is already trained: from the same seed's image
+// run, one video HVAE fine-tuned on expressive pseudo videos (exact at step 0: its context and frame index start
+// at zero) against the image model continued for the same frames processed (`image-continue`, T× the updates).
+// `exposure` measures exposure bias: expressive video HVAEs without and with noise on their context frames in
+// training (conditioning augmentation), each evaluated with later frames' context from drawn pixels and from the
+// likelihood's mean. Both are HVAE-only: the VQ prior has no exact warm start (its attention over earlier frames is
+// not zero at initialisation) and no pixel context.
 import { ArgumentError } from "../errors.js";
 
 export interface Row {
@@ -29,6 +38,8 @@ export interface Row {
   stepsFactor?: number;
   /** VQ family: the prior starts from the seed's clean-image tokenizer; no VQ-VAE is trained for the row. */
   sharedTokenizer?: boolean;
+  /** A warm start: the row starts from all weights of this row's run of the same seed (trained first). */
+  warmFrom?: string;
 }
 
 export interface Budget {
@@ -69,7 +80,15 @@ export const budgets: Record<string, Budget> = {
   },
 };
 
-export const suiteNames = ["main", "frames", "controls", "probe", "compare"] as const;
+export const suiteNames = [
+  "main",
+  "frames",
+  "controls",
+  "probe",
+  "compare",
+  "warmstart",
+  "exposure",
+] as const;
 
 const T = 4;
 
@@ -80,8 +99,8 @@ function videoRow(model: string, spec: string, frames = T): Row {
   return { key: `${model}-${spec}-t${frames}`, model, label: `video, ${spec}, T = ${frames}`, spec, frames };
 }
 
-/** The compare suite's rows of one family (see the header). */
-function compareRows(m: string): Row[] {
+/** The compare suite's rows of one family (see the header); `shared`: the VQ rows' tokenizer is the seed's. */
+function compareRows(m: string, shared: boolean): Row[] {
   const vq = m === "vqvae";
   const rows: Row[] = [
     imageRow(m),
@@ -106,11 +125,56 @@ function compareRows(m: string): Row[] {
       hps: { [vq ? "attention" : "context"]: "none", lastFrameWeight: 0 },
     },
   ];
-  return vq ? rows.map((r) => ({ ...r, sharedTokenizer: true })) : rows;
+  return vq && shared ? rows.map((r) => ({ ...r, sharedTokenizer: true })) : rows;
 }
 
-/** The rows the paired intervals compare every other row against: the image model and the compute control. */
-export const baselineRows = (m: string) => [`${m}-image`, `${m}-image-compute`];
+/** The std (pixel units of [−1, 1], about 13 of 255 grey levels) of the exposure suite's context noise. */
+const CONTEXT_NOISE = 0.1;
+
+/** The warmstart and exposure suites' rows (see the header): HVAE only. */
+function hvaeOnlyRows(suite: string, m: string): Row[] {
+  if (m !== "hvae")
+    throw new ArgumentError(
+      `The ${suite} suite trains the hvae family only (its warm start and its pixel context are the HVAE's), not ${m}: pass --models hvae`,
+    );
+  if (suite === "exposure")
+    return [
+      videoRow(m, "expressive"),
+      {
+        ...videoRow(m, "expressive"),
+        key: `${m}-expressive-ctxnoise-t${T}`,
+        label: `video, expressive, noise σ = ${CONTEXT_NOISE} on context frames in training, T = ${T}`,
+        hps: { contextNoise: CONTEXT_NOISE },
+      },
+    ];
+  const image = imageRow(m);
+  return [
+    image,
+    {
+      ...image,
+      key: `${m}-image-continue`,
+      label: `image model continued, ${T}× updates (the warm video row's frames)`,
+      stepsFactor: T,
+      warmFrom: image.key,
+    },
+    {
+      ...videoRow(m, "expressive"),
+      key: `${m}-warm-expressive-t${T}`,
+      label: `video, expressive, T = ${T}, started from the image model`,
+      warmFrom: image.key,
+    },
+  ];
+}
+
+/** The rows the paired intervals compare every other row against: the image model and its compute control. */
+export const baselineRows = (suite: string, m: string): string[] =>
+  suite === "compare"
+    ? [`${m}-image`, `${m}-image-compute`]
+    : suite === "warmstart"
+      ? [`${m}-image`, `${m}-image-continue`]
+      : suite === "exposure"
+        ? [`${m}-expressive-t${T}`]
+        : [];
 
 /** The spec the `frames` suite sweeps T for when none is chosen: the paper's expressive augmentation. */
 export const defaultFramesSpec = "expressive";
@@ -123,6 +187,7 @@ export function suiteRows(
   suite: string,
   models: string[],
   framesSpec: (model: string) => string = () => defaultFramesSpec,
+  tokenizer: "shared" | "per-row" = "shared",
 ): Row[] {
   const rows: Row[] = [];
   for (const m of models) {
@@ -155,7 +220,11 @@ export function suiteRows(
         );
         break;
       case "compare":
-        rows.push(...compareRows(m));
+        rows.push(...compareRows(m, tokenizer === "shared"));
+        break;
+      case "warmstart":
+      case "exposure":
+        rows.push(...hvaeOnlyRows(suite, m));
         break;
       case "probe":
         rows.push(imageRow(m), videoRow(m, "noise-chain"), videoRow(m, "expressive"));
