@@ -126,6 +126,24 @@ test("suites hold the paper's comparison and the controls", () => {
   assert.deepEqual([row("hvae-image-compute").stepsFactor, row("hvae-image-compute").frames], [4, 1]);
   assert.deepEqual(row("vqvae-distribution-augmentation-t4").hps, { attention: "none", lastFrameWeight: 0 });
   assert.deepEqual(row("hvae-distribution-augmentation-t4").hps, { context: "none", lastFrameWeight: 0 });
+  // --tokenizer per-row: the same rows, each VQ row with a stage 1 of its own.
+  const perRow = suiteRows("compare", ["vqvae"], undefined, "per-row");
+  assert.deepEqual(
+    perRow.map((r) => r.key),
+    compare.filter((r) => r.model === "vqvae").map((r) => r.key),
+  );
+  assert.ok(perRow.every((r) => !r.sharedTokenizer));
+  // warmstart: both later rows start from the image row; image-continue has the warm row's frames processed.
+  const warm = suiteRows("warmstart", ["hvae"]);
+  assert.deepEqual(
+    warm.map((r) => `${r.key} ${r.frames} ${r.stepsFactor ?? 1} ${r.warmFrom ?? "-"}`),
+    ["hvae-image 1 1 -", "hvae-image-continue 1 4 hvae-image", "hvae-warm-expressive-t4 4 1 hvae-image"],
+  );
+  assert.deepEqual(
+    suiteRows("exposure", ["hvae"]).map((r) => `${r.key} ${JSON.stringify(r.hps ?? {})}`),
+    ["hvae-expressive-t4 {}", 'hvae-expressive-ctxnoise-t4 {"contextNoise":0.1}'],
+  );
+  assert.throws(() => suiteRows("exposure", ["vqvae"]), /trains the hvae family only/);
   const controls = suiteRows("controls", ["vqvae"]);
   assert.ok(controls.some((r) => r.framesAsImages && r.frames === 4));
   assert.ok(controls.some((r) => r.spec === "noise-control"));
@@ -175,6 +193,7 @@ test("suites hold the paper's comparison and the controls", () => {
     /--models hvae --out x$/,
   );
   assert.throws(() => suiteRows("nope", ["hvae"]), {
-    message: 'Unknown suite "nope". Valid suites: main, frames, controls, probe, compare',
+    message:
+      'Unknown suite "nope". Valid suites: main, frames, controls, probe, compare, warmstart, exposure',
   });
 });
