@@ -158,7 +158,7 @@ function groupCharts(group: RunGroup, metrics: Map<string, MetricRecord[]>): Rep
     for (const m of metrics.get(r.dir)!)
       if (m.type === "eval")
         for (const [k, v] of Object.entries(m)) {
-          if (typeof v === "number" && k !== "step" && k !== "time") scalars.add(k);
+          if (typeof v === "number" && k !== "step" && k !== "time" && k !== "frames_seen") scalars.add(k);
           if (Array.isArray(v)) frames.set(k, Math.max(frames.get(k) ?? 0, v.length));
         }
   const single = group.runs.length === 1;
@@ -176,6 +176,36 @@ function groupCharts(group: RunGroup, metrics: Map<string, MetricRecord[]>): Rep
     ...[...scalars].flatMap((key) => chart(`Test ${key}`, key, line("eval", key))),
     ...[...frames].flatMap(([key, t]) => chart(`Test ${key} per frame`, key, perFrame(key, t))),
   ];
+}
+
+/**
+ * A suite's learning curves from results.json (the runs that carry one, so no run folder is needed): each curve
+ * metric against updates and against frames processed, a colour per table row shared by its seeds.
+ */
+function curveCharts(results: SuiteResults): ReportChart[] {
+  const rows = suiteRows(results);
+  const order = [...rows.keys()];
+  const runs = results.runs.filter((r) => r.curve?.length);
+  const charts: ReportChart[] = [];
+  for (const key of ["last_bpd_given_true", "fd"] as const)
+    for (const [axis, label] of [
+      ["step", "updates"],
+      ["frames", "frames processed"],
+    ] as const) {
+      const series = runs
+        .map((r) => {
+          const pts = r.curve!.filter((p) => typeof p[key] === "number");
+          const color = PALETTE[order.indexOf(r.row) % PALETTE.length]!;
+          return { name: rows.get(r.row)!, color, x: pts.map((p) => p[axis]), y: pts.map((p) => p[key]!) };
+        })
+        .filter((x) => x.x.length);
+      if (series.length)
+        charts.push({
+          title: `Learning curve, test ${key} against ${label}: ${suiteTitle(results)}`,
+          chart: { series, xLabel: label, yLabel: key, title: `test ${key}` },
+        });
+    }
+  return charts;
 }
 
 /** Newest file matching `ext` in a run's samples folder (step-numbered names sort in time order). */
@@ -359,7 +389,10 @@ export function reportData(found: Found, root: string, title = "lastframe report
   const summaries = found.runs.map((r) => summarizeRun(r, metrics.get(r)));
   const names = found.runs.map(name);
   if (found.runs.length) tables.push(runTable(names, summaries));
-  const charts = runGroups(found, name).flatMap((g) => groupCharts(g, metrics));
+  const charts = [
+    ...runGroups(found, name).flatMap((g) => groupCharts(g, metrics)),
+    ...found.suites.flatMap((s) => curveCharts(s.results)),
+  ];
   const galleries: ReportGallery[] = [];
   for (const { dir, results } of found.suites) {
     const grids = join(dir, "samples");

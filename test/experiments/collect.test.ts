@@ -188,3 +188,61 @@ test("report names a results.json that is not valid JSON", () => {
     message: new RegExp(`^${join(suite, "results.json")} is not valid JSON`),
   });
 });
+
+test("report draws results.json's learning curves against updates and against frames processed", () => {
+  const root = mkdtempSync(join(tmpdir(), "lastframe-collect-"));
+  const suite = join(root, "warmstart-x");
+  mkdirSync(suite);
+  const withCurve = (row: string, label: string, seed: number, frames: number) => ({
+    ...runResult(row, label, seed),
+    frames,
+    curve: [0, 2, 4].map((step) => ({
+      step,
+      frames: step * 2 * frames,
+      last_bpd_given_true: 3 - step / 10 - seed / 100,
+      ...(step > 0 ? { fd: 100 - step } : {}),
+    })),
+  });
+  writeFileSync(
+    join(suite, "results.json"),
+    JSON.stringify({
+      suite: "warmstart",
+      data: "mnist",
+      budget: "smoke",
+      seeds: [0, 1],
+      hardware: "test",
+      // An older record without a curve is left out of the charts, not drawn empty.
+      runs: [
+        withCurve("hvae-image", "image model (T = 1)", 0, 1),
+        withCurve("hvae-image", "image model (T = 1)", 1, 1),
+        withCurve("hvae-warm-expressive-t4", "warm video", 0, 4),
+        runResult("hvae-image-continue", "continued", 0),
+      ],
+    }),
+  );
+  const data = reportData(findResults([root]), root);
+  const title = "warmstart on mnist, hvae (smoke budget, seeds 0, 1)";
+  assert.deepEqual(
+    data.charts!.map((c) => c.title),
+    [
+      `Learning curve, test last_bpd_given_true against updates: ${title}`,
+      `Learning curve, test last_bpd_given_true against frames processed: ${title}`,
+      `Learning curve, test fd against updates: ${title}`,
+      `Learning curve, test fd against frames processed: ${title}`,
+    ],
+  );
+  const byFrames = data.charts![1]!;
+  assert.ok("chart" in byFrames);
+  assert.deepEqual(
+    byFrames.chart.series.map((s) => [s.name, s.color, s.x]),
+    [
+      ["image model (T = 1)", PALETTE[0], [0, 4, 8]],
+      ["image model (T = 1)", PALETTE[0], [0, 4, 8]],
+      ["warm video", PALETTE[1], [0, 16, 32]],
+    ],
+  );
+  assert.deepEqual(byFrames.chart.series[1]!.y, [3 - 0.01, 3 - 0.2 - 0.01, 3 - 0.4 - 0.01]);
+  const fd = data.charts![2]!;
+  assert.ok("chart" in fd);
+  assert.deepEqual(fd.chart.series[2]!.x, [2, 4]);
+});
