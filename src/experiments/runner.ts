@@ -385,8 +385,9 @@ function recordedRuns(o: ExperimentOptions, budget: Budget, planned: PlannedRun[
 }
 
 /**
- * Another suite's record of a run, if it has every number this suite's table needs. A missing probe accuracy is
- * measured on the other suite's run folder when that is here (the probe needs the checkpoint, not training).
+ * Another suite's record of a run, if it has every number this suite's table needs. A missing probe accuracy or
+ * context-from-the-mean evaluation is measured on the other suite's run folder when that is here (they need the
+ * checkpoint, not training).
  */
 async function takeReused(
   { result, from }: Reusable,
@@ -397,6 +398,13 @@ async function takeReused(
   const dir = join(from, "runs", runName(result.row, result.seed));
   if (o.suite === "probe" && metrics.probe === undefined && existsSync(join(dir, "eval.json")))
     metrics.probe = await probeAccuracy(dir, budget);
+  // Likewise exposure's second evaluation (context from the mean) of a compare run.
+  if (
+    scoresContextMean(o.suite) &&
+    metrics.fd_context_mean === undefined &&
+    existsSync(join(dir, "eval.json"))
+  )
+    Object.assign(metrics, await contextMeanMetrics(dir, budget, o));
   const complete = neededMetrics(o.metrics, result, o.suite).every((k) => Number.isFinite(metrics[k]));
   return complete ? { ...result, metrics, reusedFrom: from } : undefined;
 }

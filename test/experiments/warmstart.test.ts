@@ -3,7 +3,7 @@
 // (context from drawn pixels against the likelihood's mean, and a context-noise row).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -91,7 +91,7 @@ test(
   { timeout: 1_200_000 },
   () => {
     const out = join(root, "exposure");
-    const r = run(
+    const suite = (o: string) => [
       "experiment",
       "exposure",
       "--preset",
@@ -101,9 +101,10 @@ test(
       "--seeds",
       "1",
       "--out",
-      out,
+      o,
       "--quiet",
-    );
+    ];
+    const r = run(...suite(out));
     assert.equal(r.status, 0, r.stderr);
     const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     const runs: Rec[] = results.runs;
@@ -134,7 +135,35 @@ test(
       readFileSync(join(out, "results.md"), "utf8"),
       /ΔFD, context from the mean − drawn \[95% CI\]/,
     );
-    // eval --context mean needs a video run.
+    // Runs another suite recorded (compare's expressive row) are taken with --reuse, and the second evaluation is
+    // made on their folder: the same numbers as this suite's own (same weights and seeds).
+    const other = join(root, "compare-like");
+    mkdirSync(join(other, "runs"), { recursive: true });
+    const stripped = runs.map(({ metrics, ...x }) => {
+      const { fd_context_mean, last_bpd_generated_context_mean, ...m } = metrics;
+      assert.ok(fd_context_mean !== undefined && last_bpd_generated_context_mean !== undefined);
+      return { ...x, metrics: m };
+    });
+    writeFileSync(
+      join(other, "results.json"),
+      JSON.stringify({ ...results, suite: "compare", runs: stripped }),
+    );
+    for (const x of runs) {
+      cpSync(join(out, "runs", `${x.row}-s0`), join(other, "runs", `${x.row}-s0`), { recursive: true });
+      rmSync(join(other, "runs", `${x.row}-s0`, "eval-context-mean.json"));
+    }
+    const out2 = join(root, "exposure-reused");
+    const again = run(...suite(out2), "--reuse", other);
+    assert.equal(again.status, 0, again.stderr);
+    const reused: (Rec & { reusedFrom?: string })[] = JSON.parse(
+      readFileSync(join(out2, "results.json"), "utf8"),
+    ).runs;
+    assert.ok(reused.every((x) => x.reusedFrom === other));
+    assert.deepEqual(
+      reused.map((x) => x.metrics),
+      runs.map((x) => x.metrics),
+    );
+    // --context takes sample or mean.
     const image = run("eval", join(out, "runs", "hvae-expressive-t4-s0"), "--context", "nope");
     assert.equal(image.status, 2);
     assert.match(image.stderr, /Expected one of sample, mean for --context but received "nope"/);
