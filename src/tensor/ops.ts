@@ -88,8 +88,39 @@ export function zerosLike(t: Tensor): Tensor {
 export function onesLike(t: Tensor): Tensor {
   return ops.onesLike(t);
 }
+// ***** a data-parallel rank's share of the noise *****
+// A rank of a data-parallel run (train/ddp.ts) trains rows [rank·n, (rank+1)·n) of a global batch of world·n.
+// While its shard is set, randnLike draws the noise of the whole global batch and keeps the rank's rows: each
+// example gets the noise it gets in one process training the whole batch, and every rank's generator stays where
+// that process's is (so a checkpoint's RNG state is every rank's). Rows must be batch-major (example, then
+// frame), as the models' (B·T, …) activations are.
+
+/** Which rows of the global batch this rank holds. */
+export interface BatchShard {
+  rank: number;
+  world: number;
+}
+
+let shard: BatchShard | null = null;
+
+/** Runs fn with randnLike drawing for the global batch and keeping this rank's rows (null: the whole batch). */
+export function withBatchShard<T>(s: BatchShard | null, fn: () => T): T {
+  const before = shard;
+  shard = s;
+  try {
+    return fn();
+  } finally {
+    shard = before;
+  }
+}
+
 export function randnLike(t: Tensor): Tensor {
-  return ops.randnLike(t);
+  if (!shard || shard.world === 1) return ops.randnLike(t);
+  const [n, ...rest] = t.shape as [number, ...number[]];
+  const all = randn([n * shard.world, ...rest], { dtype: t.dtype, device: t.device });
+  const mine = all.narrow(0, shard.rank * n, n);
+  all.dispose();
+  return mine;
 }
 export function randLike(t: Tensor): Tensor {
   return ops.randLike(t);

@@ -1,21 +1,28 @@
 // The training engine: the step loop of one stage, shared by every model family, touching no files. A step is
 //   batch → loss → backward → gradient hook → clip → AdamW → EMA
 // with VDVAE's skip-and-count: an update whose loss or gradient norm is non-finite, or whose norm is above
-// skipThreshold, is not applied (and a non-finite one counts towards badInARow). After each step the caller's
+// skipThreshold, is not applied (and a non-finite one counts towards badInARow). A data-parallel run's gradient
+// hook returns the group's loss and reduced gradients, so that every rank takes the same decision. After each step the caller's
 // hooks run in the order given (metrics, progress, eval, samples, checkpoints: train/hooks.ts); a hook that
 // returns "stop" ends the stage after that step. Everything that writes files is a hook, so a caller can leave
 // those out where they must not run (a data-parallel rank other than 0).
 import type { TrainableModel } from "../models/model.js";
 import { type AdamW, type Ema, clipGradNorm } from "../nn/index.js";
-import { type Tensor, releaseHandles, tidy } from "../tensor/index.js";
+import { type BatchShard, type Tensor, releaseHandles, tidy, withBatchShard } from "../tensor/index.js";
+
+/** A step's loss and its named terms. */
+export interface StepLoss {
+  loss: number;
+  stats: Record<string, number>;
+}
 
 /**
- * The gradient hook: called after backward and before clipping, once per step whose loss is finite, with the
- * parameters being trained (their `.grad` holds this step's gradients). It may rewrite the gradients in place;
- * data-parallel training averages them across ranks here. Clipping, the skip rule and the update then see
- * whatever it leaves.
+ * The gradient hook: called after backward and before clipping on every step, with the parameters being trained
+ * (their `.grad` holds this step's gradients; none when the loss is not finite) and the step's loss. It may
+ * rewrite the gradients in place and return the loss to use instead; data-parallel training averages both
+ * across ranks here (train/ddp.ts). Clipping, the skip rule, the update and the hooks then see what it leaves.
  */
-export type GradHook = (params: Tensor[]) => void | Promise<void>;
+export type GradHook = (params: Tensor[], step: StepLoss) => void | StepLoss | Promise<void | StepLoss>;
 
 /** The counters a step advances (the run's checkpoint state carries them, plus its own fields). */
 export interface StepCounters {
@@ -48,6 +55,8 @@ export interface StageRun {
   /** The EMA's decay once warmed up. */
   emaDecay: number;
   gradHook?: GradHook;
+  /** A data-parallel rank's rows of each batch: the model's noise is drawn for the whole batch (tensor/ops.ts). */
+  shard?: BatchShard;
 }
 
 /** What a step did, as the hooks see it. */
@@ -71,27 +80,27 @@ export type StepHook<C extends StepCounters = StepCounters> = (
 ) => void | "stop" | Promise<void | "stop">;
 
 /** Forward and backward on the next batch: the loss and its terms (no gradients when the loss is not finite). */
-function forwardBackward(s: StageRun): { value: number; stats: Record<string, number> } {
-  return tidy(() => {
-    const { loss, stats } = s.model.loss(s.nextBatch(), s.stage);
-    const value = loss.item();
-    s.opt.zeroGrad();
-    if (!Number.isFinite(value)) return { value, stats: {} };
-    loss.backward();
-    return { value, stats: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v.item()])) };
-  });
+function forwardBackward(s: StageRun): StepLoss {
+  return tidy(() =>
+    withBatchShard(s.shard ?? null, () => {
+      const out = s.model.loss(s.nextBatch(), s.stage);
+      const loss = out.loss.item();
+      // The terms even of a non-finite step: data-parallel ranks reduce the same terms on every step.
+      const stats = Object.fromEntries(Object.entries(out.stats).map(([k, v]) => [k, v.item()]));
+      s.opt.zeroGrad();
+      if (Number.isFinite(loss)) out.loss.backward();
+      return { loss, stats };
+    }),
+  );
 }
 
 /** One step of the stage: forward, backward, gradient hook, clip, then the update or a counted skip. */
 async function trainStep<C extends StepCounters>(s: StageRun, c: C): Promise<StepReport<C>> {
   const t0 = performance.now();
-  const out = forwardBackward(s);
-  let gradNorm = NaN;
-  if (Number.isFinite(out.value)) {
-    if (s.gradHook) await s.gradHook(s.params);
-    gradNorm = clipGradNorm(s.params, s.gradClip);
-  }
-  const finite = Number.isFinite(out.value) && Number.isFinite(gradNorm);
+  let out = forwardBackward(s);
+  if (s.gradHook) out = (await s.gradHook(s.params, out)) ?? out;
+  const gradNorm = Number.isFinite(out.loss) ? clipGradNorm(s.params, s.gradClip) : NaN;
+  const finite = Number.isFinite(out.loss) && Number.isFinite(gradNorm);
   const lr = s.schedule(c.stageStep);
   let next: C;
   if (!finite || gradNorm > s.skipThreshold) {
@@ -108,7 +117,7 @@ async function trainStep<C extends StepCounters>(s: StageRun, c: C): Promise<Ste
   return {
     stage: s.stage,
     counters: next,
-    loss: out.value,
+    loss: out.loss,
     stats: out.stats,
     gradNorm,
     lr,
