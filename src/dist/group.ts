@@ -8,11 +8,16 @@ import type { RankEnv } from "./env.js";
 
 const defaultTimeoutMs = 60_000;
 
+/** A rendezvous or collective that failed: a rank stopped, is unreachable, or did not answer in time. */
+export class GroupError extends TorchError {
+  override name = "GroupError";
+}
+
 function torch<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    throw new TorchError(`${what}: ${(e as Error).message}`);
+    throw new GroupError(`${what}: ${(e as Error).message}`);
   }
 }
 

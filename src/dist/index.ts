@@ -1,2 +1,2 @@
 export { rankEnv } from "./env.js";
-export { ProcessGroup } from "./group.js";
+export { GroupError, ProcessGroup } from "./group.js";

@@ -17,9 +17,14 @@
 // skipThreshold is skipped and counted; the EMA's decay warms up as min(emaDecay, (1+n)/(10+n)) after n updates,
 // so short runs are not averaged with their initialisation; maxBadSteps non-finite steps in a row stop the run with a
 // TrainingError, keeping the last good checkpoint (nothing is saved after the divergence).
+//
+// Data parallel (opts.group, ddp.ts): every rank runs this same loop on its rows of each global batch, starting
+// from rank 0's weights; only rank 0 locks and writes the run folder (every rank reads it to resume), and the
+// gradient hook averages over the group, so the checkpoints are those of one process with the same batch.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BatchLoader } from "../data/loader.js";
+import type { ProcessGroup } from "../dist/index.js";
 import { Progress, repoRoot } from "../data/index.js";
 import { getFamily } from "../models/registry.js";
 import type { ModelFamily, TrainableModel } from "../models/model.js";
@@ -51,6 +56,7 @@ import {
   stageSteps,
 } from "./config.js";
 import { type EvalStats, loadRunData, trainingVideos, withRng } from "./data.js";
+import { averagingHook, rowsPerRank, startFromRankZero } from "./ddp.js";
 import { type GradHook, type StageRun, type StepHook, runStage } from "./engine.js";
 import {
   type EvalExtra,
@@ -82,13 +88,16 @@ export interface TrainOptions {
   stopAt?: number;
   /** Notices (start, resume, stage changes); default stderr unless quiet or json. */
   log?: (message: string) => void;
-  /** Called after backward and before clipping on every step with a finite loss (engine.ts GradHook). */
+  /**
+   * Called after backward and before clipping on every step (engine.ts GradHook); in a data-parallel run, after
+   * the gradients are averaged over the group.
+   */
   gradHook?: GradHook;
   /**
-   * Whether this process writes the run folder (config.json, metrics, samples, checkpoints, best weights);
-   * default true. The other ranks of a data-parallel run train the same steps and write nothing.
+   * Train data-parallel as one rank of this group (ddp.ts). Rank 0 writes the run folder (config.json, metrics,
+   * samples, checkpoints, best weights); the other ranks train the same steps and write nothing.
    */
-  isMain?: boolean;
+  group?: ProcessGroup;
   /** More numbers for every evaluation of the last stage (hooks.ts EvalExtra): a learning curve's FD. */
   evalExtra?: EvalExtra;
 }
@@ -141,7 +150,8 @@ function cutMetrics(dir: string, step: number): void {
 // ***** the run: setup, resume, stage selection, then each stage through the engine *****
 
 export async function train(input: RunInput, dir: string, opts: TrainOptions = {}): Promise<TrainResult> {
-  const unlock = lockRunFolder(dir);
+  // The other ranks only read the folder, while rank 0 holds it.
+  const unlock = isMainRank(opts) ? lockRunFolder(dir) : () => {};
   try {
     return await trainLocked(input, dir, opts);
   } finally {
@@ -308,13 +318,16 @@ function writeRunFolder(
   cutMetrics(dir, step === 0 ? -1 : step);
 }
 
+const isMainRank = (opts: TrainOptions) => !opts.group || opts.group.rank === 0;
+
 async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Promise<TrainResult> {
   const output = opts.output ?? "bar";
-  const isMain = opts.isMain ?? true;
+  const isMain = isMainRank(opts);
   const log =
     opts.log ??
     (output === "bar" && isMain ? (m: string) => process.stderr.write(`lastframe train: ${m}\n`) : () => {});
   const { cfg, saved, longer } = resolveConfig(input, dir, opts);
+  if (opts.group) rowsPerRank(cfg.train.batch, opts.group.worldSize);
   const run = await buildRun(cfg, dir, opts, isMain);
   const { model, ema, evalModel } = run;
   let optimState: Map<string, Tensor> | null = null;
@@ -324,6 +337,8 @@ async function trainLocked(input: RunInput, dir: string, opts: TrainOptions): Pr
     if (run.ckpt) log(`resuming ${dir} from ${run.ckpt} (step ${resumed.state.step})`);
     else if (opts.resume) log(`no checkpoint in ${dir}; starting from step 0`);
     const { first, last, state } = selectStages(model.stages, resumed.state, cfg, dir, opts.stage);
+    if (opts.group)
+      startFromRankZero(opts.group, [...model.stateDict().values(), ...ema.shadow.values()], state.step);
     // Only now that the checkpoint and the stages are known to be usable does the run folder change: a refused
     // resume leaves it as it was, and the same command can be tried again.
     if (isMain) writeRunFolder(dir, cfg, saved, longer, state.step);
@@ -397,8 +412,8 @@ async function trainStages(run: Run, p: StagesPlan): Promise<TrainResult> {
       // where the source ended, and at T = 1 it must score as the source does.
       if (p.isMain && cfg.init?.modules.length === 0 && state.step === 0) evalRecord(ctx, stage, 0, 0);
       const s: StageRun = {
-        ...{ stage, total, model, params, opt, ema, batchSize: t.batch, gradHook: p.opts.gradHook },
-        nextBatch: () => trainingVideos(run.loader.next(), cfg),
+        ...{ stage, total, model, params, opt, ema, batchSize: t.batch, ...rankWork(run, p.opts) },
+        nextBatch: () => rowsOf(trainingVideos(run.loader.next(), cfg), p.opts.group),
         schedule: warmupCosine({ lr: t.lr, warmup: t.warmup, total, minLr: t.lr * t.minLrFraction }),
         ...{ gradClip: t.gradClip, skipThreshold: t.skipThreshold, emaDecay: t.emaDecay },
       };
@@ -415,6 +430,30 @@ async function trainStages(run: Run, p: StagesPlan): Promise<TrainResult> {
     `done: ${state.step} steps in ${seconds().toFixed(0)} s${state.skipped ? `, ${state.skipped} updates skipped` : ""}`,
   );
   return result(p.dir, state, true, evals.last, cfg);
+}
+
+/** A rank's part of a step: its noise rows and the gradient average (before the caller's hook), or the caller's hook. */
+function rankWork(run: Run, opts: TrainOptions): Pick<StageRun, "gradHook" | "shard"> {
+  const { group, gradHook } = opts;
+  if (!group) return { gradHook };
+  const average = averagingHook(
+    group,
+    run.model.namedBuffers().map(([, b]) => b),
+  );
+  return {
+    shard: { rank: group.rank, world: group.worldSize },
+    gradHook: async (params, step) => {
+      const mean = (await average(params, step)) ?? step;
+      return (await gradHook?.(params, mean)) ?? mean;
+    },
+  };
+}
+
+/** This rank's rows of a global batch (every rank builds the whole batch's pseudo videos: the same noise). */
+function rowsOf(videos: Tensor, group: ProcessGroup | undefined): Tensor {
+  if (!group || group.worldSize === 1) return videos;
+  const n = videos.size(0) / group.worldSize;
+  return videos.narrow(0, group.rank * n, n);
 }
 
 /** The hooks after each step, in order; a rank other than 0 keeps only those that write nothing. */
