@@ -1,8 +1,13 @@
 // `lastframe train`: trains a model family on pseudo videos of a data set into a run folder (src/train/loop.ts
 // describes the folder). Flags override a --config file, which overrides the family's preset defaults.
-import { type RunInput, readConfigFile, mergeInputs } from "../train/config.js";
-import { TrainingError, train } from "../train/loop.js";
-import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { GroupError, ProcessGroup, rankEnv } from "../dist/index.js";
+import { type RunInput, readConfigFile, mergeInputs, resolveRunConfig } from "../train/config.js";
+import { rowsPerRank } from "../train/ddp.js";
+import { type TrainOptions, TrainingError, train } from "../train/loop.js";
+import { type FlagSpecs, flagName, parseCommand, UsageError } from "./args.js";
+import { type Launch, checkLaunch, launchKeys, launchRanks, withoutLaunchFlags } from "./launch.js";
 
 export const trainFlags = {
   data: { type: "string", help: "data set name (mnist, fashion-mnist, cifar10, celeba64) or a path" },
@@ -43,6 +48,20 @@ export const trainFlags = {
   checkpointEvery: { type: "int", help: "steps between checkpoints (default: steps/10)" },
   quiet: { type: "boolean", help: "print nothing but errors", default: false },
   json: { type: "boolean", help: "print every metrics record as a JSON line on stdout", default: false },
+  nproc: {
+    type: "int",
+    help: "data parallel: ranks to launch on this machine (threads split between them)",
+    default: 1,
+  },
+  nnodes: { type: "int", help: "data parallel: machines, each launching --nproc ranks", default: 1 },
+  nodeRank: { type: "int", help: "data parallel: this machine's index in [0, nnodes)", default: 0 },
+  masterAddr: {
+    type: "string",
+    help: "data parallel: address of node 0 (serves the rendezvous)",
+    default: "127.0.0.1",
+  },
+  masterPort: { type: "int", help: "data parallel: rendezvous port on node 0", default: 29500 },
+  distTimeout: { type: "int", help: "data parallel: seconds a rendezvous or collective waits", default: 300 },
 } satisfies FlagSpecs;
 
 const usage = "--data <name|path> --out runs/NAME [options]";
@@ -73,16 +92,87 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw new UsageError("--init-modules needs --init-from: the run or file to take those tensors from");
   if (f.initFrom) flags.init = { from: f.initFrom, modules: (f.initModules as string[] | undefined) ?? [] };
   const input = f.config ? mergeInputs(readConfigFile(f.config), flags) : flags;
+  const opts: TrainOptions = {
+    resume: f.resume,
+    stage: f.stage,
+    output: f.json ? "json" : f.quiet ? "quiet" : "bar",
+  };
+  if (f.distTimeout < 1) throw new UsageError(`--dist-timeout ${f.distTimeout}: expected at least 1 second`);
+  const env = rankEnv();
+  if (launchKeys.some((k) => given(k))) {
+    if (env)
+      throw new UsageError(
+        `${launchKeys.filter(given).map(flagName).join(", ")}: this process is already a rank (WORLD_SIZE=${env.worldSize} is set); give launch flags or torchrun's variables, not both`,
+      );
+    const launch: Launch = {
+      ...{ argv: withoutLaunchFlags(argv), nproc: f.nproc, nnodes: f.nnodes, nodeRank: f.nodeRank },
+      ...{ masterAddr: f.masterAddr, masterPort: f.masterPort, timeoutS: f.distTimeout },
+    };
+    checkLaunch(launch);
+    const world = launch.nproc * launch.nnodes;
+    if (world > 1) {
+      // Checked once here rather than by every rank.
+      rowsPerRank(resolveRunConfig(f.resume ? withSaved(input, f.out) : input).train.batch, world);
+      return launchRanks(launch);
+    }
+  }
+  if (!env) return trainAndReport(input, f.out, opts);
+  stopWithLauncher(env.rank);
+  let group: ProcessGroup;
   try {
-    await train(input, f.out, {
-      resume: f.resume,
-      stage: f.stage,
-      output: f.json ? "json" : f.quiet ? "quiet" : "bar",
-    });
+    group = ProcessGroup.init(env, f.distTimeout * 1000);
+  } catch (err) {
+    if (!(err instanceof GroupError)) throw err;
+    throw new UsageError(
+      `rank ${env.rank}: could not join the group at ${env.masterAddr}:${env.masterPort} within ${f.distTimeout} s ` +
+        `(--master-addr, --master-port; is rank 0 running?): ${cause(err)}`,
+    );
+  }
+  try {
+    return await trainAndReport(input, f.out, { ...opts, group });
+  } catch (err) {
+    if (!(err instanceof GroupError)) throw err;
+    // With two ranks the lost one is the other; Gloo's message names only its address.
+    const lost = env.worldSize === 2 ? `rank ${1 - env.rank}` : "another rank";
+    console.error(
+      `lastframe train: rank ${env.rank}: lost ${lost} (stopped, unreachable or slower than --dist-timeout ${f.distTimeout} s): ${cause(err)}`,
+    );
+    return 1;
+  } finally {
+    group.destroy();
+  }
+}
+
+async function trainAndReport(input: RunInput, out: string, opts: TrainOptions): Promise<number> {
+  try {
+    await train(input, out, opts);
   } catch (err) {
     if (!(err instanceof TrainingError)) throw err;
     console.error(`lastframe train: ${err.message}`);
     return 1;
   }
   return 0;
+}
+
+/** libtorch's own words (first line), without the "rank r: what: dist.op:" prefixes (dist/group.ts). */
+const cause = (err: Error) =>
+  err.message
+    .replace(/^.*dist\.\w+: /, "")
+    .split("\n")[0]!
+    .trim();
+
+/** A resumed run's saved config under the flags: what its ranks will train. */
+function withSaved(input: RunInput, out: string): RunInput {
+  const path = join(out, "config.json");
+  return existsSync(path) ? mergeInputs(readConfigFile(path), input) : input;
+}
+
+/** A rank started by the launcher stops when the launcher is gone (killed, even with -9): no orphan trains on. */
+function stopWithLauncher(rank: number): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.on("disconnect", () => {
+    console.error(`lastframe train: rank ${rank}: the launcher is gone; stopping`);
+    process.exit(1);
+  });
 }
