@@ -31,25 +31,22 @@ const input: RunInput = {
 };
 
 /** Trains `input` into dir as 2 ranks (rank 0 writes it); each rank's parameter checksums, by rank. */
-async function twoRanks(dir: string, opts: object = {}): Promise<number[][]> {
+async function twoRanks(dir: string, opts: object = {}, fault?: object): Promise<number[][]> {
+  const args = [input, dir, opts, ...(fault ? [fault] : [])].map((a) => JSON.stringify(a));
   const port = 30000 + Math.floor(Math.random() * 5000);
   const outs = await Promise.all(
     [0, 1].map(
       (rank) =>
         new Promise<string>((res, rej) => {
-          const p = spawn(
-            process.execPath,
-            [child, JSON.stringify(input), JSON.stringify(dir), JSON.stringify(opts)],
-            {
-              env: {
-                ...process.env,
-                WORLD_SIZE: "2",
-                RANK: String(rank),
-                MASTER_ADDR: "127.0.0.1",
-                MASTER_PORT: String(port),
-              },
+          const p = spawn(process.execPath, [child, ...args], {
+            env: {
+              ...process.env,
+              WORLD_SIZE: "2",
+              RANK: String(rank),
+              MASTER_ADDR: "127.0.0.1",
+              MASTER_PORT: String(port),
             },
-          );
+          });
           let out = "",
             err = "";
           p.stdout.on("data", (d) => (out += d));
@@ -110,4 +107,23 @@ test("a 2-rank run stopped at step 10 and resumed equals the uninterrupted 2-ran
     losses(join(root, "two")).map((r) => r.loss),
   );
   assert.equal(maxAbsDiff(join(dir, "ckpt-000020"), join(root, "two", "ckpt-000020")), 0);
+});
+
+test("a non-finite loss on rank 1 alone: both ranks skip that step (the reduced loss is NaN) and stay equal", async () => {
+  const dir = join(root, "fault");
+  const [r0, r1] = await twoRanks(dir, { stopAt: 6 }, { rank: 1, step: 3 });
+  assert.deepEqual(r0, r1);
+  assert.equal(r0!.length, 6);
+  const recs = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { type: string; step: number; loss: number | null; skipped: number })
+    .filter((r) => r.type === "train");
+  assert.deepEqual(
+    recs.map((r) => r.skipped),
+    [0, 0, 1, 1, 1, 1],
+  );
+  assert.equal(recs[2]!.loss, null); // NaN in JSON
+  // The skipped step left the weights alone: the checksum before step 4 equals the one before step 3.
+  assert.equal(r0![3], r0![2]);
 });
