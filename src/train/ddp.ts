@@ -24,6 +24,9 @@ export function rowsPerRank(batch: number, world: number): number {
  * different weights in lockstep.
  */
 export function startFromRankZero(group: ProcessGroup, tensors: Tensor[], step: number): void {
+  // Every rank has read the run folder before rank 0 goes on to write it (config.json would otherwise make a
+  // late rank's fresh start look like a second run in the folder); a broadcast alone does not wait for receivers.
+  group.barrier();
   tidy(() => {
     const at = tensor([step]);
     group.broadcast([at]);
@@ -40,6 +43,7 @@ export function startFromRankZero(group: ProcessGroup, tensors: Tensor[], step: 
  * The gradient hook of a rank: one coalesced all-reduce of the gradients and the step's loss terms (a rank whose
  * loss is not finite sends zero gradients and its non-finite loss, so every rank skips that step), then the mean.
  * Buffers that training moves outside autograd (a VQ-VAE's moving-average codebook) are rank 0's afterwards.
+ * The collectives start after backward (no overlap with it); the step's stats gain comm_ms, the time they took.
  */
 export function averagingHook(group: ProcessGroup, buffers: Tensor[]): GradHook {
   const world = group.worldSize;
@@ -54,10 +58,14 @@ export function averagingHook(group: ProcessGroup, buffers: Tensor[]): GradHook 
       // Object key order is insertion order, the same on every rank of one model and stage.
       const keys = Object.keys(step.stats);
       const scalars = tensor([step.loss, ...keys.map((k) => step.stats[k]!)]);
+      const t0 = performance.now();
       group.allreduceSum([...grads, scalars]);
-      for (const g of grads) g.div_(world);
       if (buffers.length) group.broadcast(buffers);
+      // This rank's time in collectives (waiting for slower ranks included): metrics.jsonl's comm_ms.
+      const commMs = performance.now() - t0;
+      for (const g of grads) g.div_(world);
       const mean = scalars.div(world).data() as Float32Array;
-      return { loss: mean[0]!, stats: Object.fromEntries(keys.map((k, i) => [k, mean[i + 1]!])) };
+      const stats = Object.fromEntries(keys.map((k, i) => [k, mean[i + 1]!]));
+      return { loss: mean[0]!, stats: { ...stats, comm_ms: Math.round(commMs * 100) / 100 } };
     });
 }
