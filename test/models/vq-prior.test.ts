@@ -10,8 +10,10 @@ import {
   dispose,
   full,
   manualSeed,
+  multinomial,
   noGrad,
   randint,
+  randn,
   tensor,
   tidy,
   setNumThreads,
@@ -188,6 +190,74 @@ test("cached and uncached sampling draw the same codes from the same seed (image
     assert.deepEqual(draw(false), a, p.constructor.name);
     p.dispose();
   }
+});
+
+/** pick() as it was before the partial top-k: mask below the k-th logit, then sort all K codes for top-p. */
+function pickBySorting(logits: Tensor, temperature: number, topK: number, topP: number): Tensor {
+  let l = logits.div(temperature);
+  const K = l.size(-1);
+  if (topK > 0 && topK < K) l = l.maskedFill(l.lt(l.topk(topK, -1)[0].narrow(1, topK - 1, 1)), -Infinity);
+  if (topP < 1) {
+    const [sorted, order] = l.sort(-1, true);
+    const probs = sorted.softmax(-1);
+    l = l.scatter(1, order, sorted.maskedFill(probs.cumsum(-1).sub(probs).gt(topP), -Infinity));
+  }
+  return multinomial(l.softmax(-1), 1);
+}
+
+test("top-p from partial top-k's draws the codes the full sort draws, on peaked and flat logits", () => {
+  manualSeed(12);
+  tidy(() => {
+    // Peaked rows: the nucleus fits in 32 codes of 256; flat rows need the full sort; mixed: both in one batch.
+    const peaked = randn([64, 256]).mul(6);
+    const flat = randn([64, 256]).mul(0.1);
+    for (const [name, logits] of [
+      ["peaked", peaked],
+      ["flat", flat],
+      ["mixed", cat([peaked.narrow(0, 0, 32), flat.narrow(0, 0, 32)], 0)],
+    ] as const)
+      for (const [temperature, topK, topP] of [
+        [1, 0, 0.9],
+        [0.8, 0, 0.5],
+        [1, 20, 0.8],
+        [1.3, 100, 0.95],
+      ] as const) {
+        manualSeed(13);
+        const fast = pick(logits, temperature, topK, topP).toArray();
+        manualSeed(13);
+        const reference = pickBySorting(logits, temperature, topK, topP).toArray();
+        assert.deepEqual(fast, reference, `${name} T=${temperature} k=${topK} p=${topP}`);
+      }
+  });
+});
+
+test("sampling writes each block's cache in place: one buffer of the sequence length, four heads, every option", () => {
+  manualSeed(14);
+  const wide: PriorConfig = { layers: 2, heads: 4, embd: 32, dropout: 0, tie: false };
+  const p = new VideoCodePrior(wide, 64, 8, 3, "full").eval();
+  tidy(() => {
+    // The cache a sampler uses: sized once, the same tensors after every step.
+    const caches = p.blocks.map(() => emptyCache(p.length));
+    let token = full([5, 1], p.codes, { dtype: "int64" });
+    const first = p.logits(token, 0, caches);
+    const buffers = caches.map((c) => c.k);
+    for (let i = 1; i < p.length; i++) {
+      token = randint(0, 64, [5, 1]);
+      p.logits(token, i, caches);
+    }
+    assert.ok(caches.every((c, i) => c.k === buffers[i] && c.length === p.length));
+    assert.deepEqual(caches[0]!.k!.shape, [5, p.length, 32]);
+    assert.equal(first.size(1), 1);
+    caches.forEach(disposeCache);
+  });
+  for (const o of [{}, { temperature: 0.9, topP: 0.9 }, { topK: 10, topP: 0.7 }, { topK: 5 }]) {
+    const draw = (cache: boolean) => {
+      manualSeed(15);
+      return assertNoLeak(() => tidy(() => p.sample(6, { ...o, cache }).toArray()));
+    };
+    assert.deepEqual(draw(true), draw(false), JSON.stringify(o));
+  }
+  p.dispose();
 });
 
 test("sampled codes follow the prior: a prior trained on one repeated sequence reproduces it", () => {

@@ -51,7 +51,9 @@ test("the cache accepts chunks of any size: 1 + 3 + 2 positions give the full pa
         [1, 3],
         [4, 2],
       ].map(([s, n]) => attn.forward(x.narrow(1, s!, n!), { cache }));
-      assert.deepEqual(cache.k!.shape, [3, 2, 6, 4]);
+      // 1, then 4, then 8 positions of (B, ·, C): the buffers doubled, six positions filled.
+      assert.equal(cache.length, 6);
+      assert.deepEqual(cache.k!.shape, [3, 8, 8]);
       disposeCache(cache);
       assertClose(cat(parts, 1).toArray(), attn.forward(x).toArray(), 1e-5);
     }),
