@@ -1,5 +1,5 @@
 // Bench cases: one training step (or other unit of work) timed through lastframe and, where a PyTorch twin
-// exists in bench/twins.py, through PyTorch in the same run.
+// exists in bench/twins.py, through PyTorch in the same run. Their FLOPs are counted as they run (flops.ts).
 import { Module, Conv2d, Linear, Adam } from "../nn/index.js";
 import { type Tensor, randn, tidy } from "../tensor/index.js";
 
@@ -11,8 +11,6 @@ export interface Runner {
 export interface BenchCase {
   name: string;
   description: string;
-  /** Floating-point operations of one step, for GFLOP/s. */
-  flops?: number;
   /** Items (images) processed per step, for images/s. */
   items?: number;
   setup(): Runner;
@@ -39,15 +37,9 @@ class ReferenceNet extends Module {
   }
 }
 
-/** 2·Cin·k²·Cout·Hout·Wout·N per conv forward; a training step costs about 3× the forward pass. */
-function convFlops(n: number, cin: number, cout: number, k: number, hout: number): number {
-  return 2 * cin * k * k * cout * hout * hout * n;
-}
-
 export const referenceCase: BenchCase = {
   name: "reference",
   description: "conv 3→64→64→128, mean, linear 128→10; Adam step; batch 32×3×32×32",
-  flops: 3 * (convFlops(32, 3, 64, 3, 32) + convFlops(32, 64, 64, 3, 16) + convFlops(32, 64, 128, 3, 8)),
   items: 32,
   setup() {
     const net = new ReferenceNet();

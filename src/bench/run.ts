@@ -1,31 +1,42 @@
 // Times bench cases through lastframe and their PyTorch twins side by side. This machine's speed drifts by
-// ±30% from minute to minute, so the two sides alternate in short rounds and only their ratio is trusted.
+// ±30% from minute to minute, so the sides alternate in short rounds, only their ratio is trusted, and rounds go on
+// until its interval is narrow enough (src/bench/interval.ts).
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
 import { resolve } from "node:path";
 import { packageRoot } from "../native/load.js";
 import { getNumThreads, manualSeed } from "../tensor/index.js";
 import type { BenchCase } from "./cases.js";
+import { countFlops, sgemmPeak } from "./flops.js";
+import { halfWidth, ratioInterval } from "./interval.js";
 
 export interface BenchOptions {
-  rounds: number;
+  /** Interleaved rounds per case: at least minRounds, then more until the ratio's interval is within ±target. */
+  minRounds: number;
+  /** The cap on rounds per case: a case that has not resolved by then reports the interval it has. */
+  maxRounds: number;
+  /** Half-width of the 95 % interval of the ratio to PyTorch (same allocator) at which a case stops. */
+  target: number;
   stepsPerRound: number;
   warmup: number;
   /** Python with torch (Debian's python3-torch); null skips the PyTorch side. */
   python: string | null;
   /**
-   * "same": PyTorch runs with the glibc allocator settings lastframe's addon applies (native/addon.cc
-   * tuneAllocator), so the ratio compares the libraries, not the allocators; "stock": PyTorch as installed.
+   * Also time PyTorch as users run it (glibc's stock allocator). The main PyTorch side always runs with the glibc
+   * settings lastframe's addon applies (native/addon.cc tuneAllocator), so that ratio compares the libraries, not
+   * the allocators.
    */
-  torchAllocator: "same" | "stock";
+  stock: boolean;
 }
 
 export const benchDefaults: BenchOptions = {
-  rounds: 6,
+  minRounds: 4,
+  maxRounds: 20,
+  target: 0.03,
   stepsPerRound: 4,
   warmup: 3,
   python: process.env.LASTFRAME_TORCH_PYTHON ?? "/usr/bin/python3",
-  torchAllocator: "same",
+  stock: true,
 };
 
 /** glibc's environment spelling of the mallopt calls in native/addon.cc. */
@@ -37,13 +48,33 @@ const SAME_ALLOCATOR = {
 export interface BenchResult {
   name: string;
   description: string;
+  /** Medians over all timed steps. */
   ts_ms: number;
   torch_ms: number | null;
+  /** lastframe / PyTorch with the same allocator: the geometric mean of the per-round ratios, 95 % interval. */
   ratio: number | null;
+  ratio_lo: number | null;
+  ratio_hi: number | null;
+  /** PyTorch as users run it (stock allocator), and lastframe's ratio to it. */
+  torch_stock_ms: number | null;
+  ratio_stock: number | null;
+  ratio_stock_lo: number | null;
+  ratio_stock_hi: number | null;
+  /** FLOPs of one step as counted (src/bench/flops.ts), null when it runs no counted operator. */
+  flops: number | null;
   gflops: number | null;
+  /** GFLOP/s as a % of the sgemm rate this bench measured. */
+  peak_pct: number | null;
   items_per_s: number | null;
   threads: number;
+  rounds: number;
   steps: number;
+}
+
+export interface BenchRun {
+  results: BenchResult[];
+  /** fp32 n = 1024 matmul rate at the bench's thread count, GFLOP/s. */
+  sgemm_gflops: number;
 }
 
 function median(xs: number[]): number {
@@ -102,56 +133,119 @@ function timeSteps(step: () => void, n: number): number[] {
   return ms;
 }
 
+/** One timed side of a case: lastframe in this process, or a PyTorch worker. */
+interface Side {
+  run(steps: number): Promise<number[]>;
+  /** Per-round medians and every step's time. */
+  rounds: number[];
+  all: number[];
+}
+
+function side(run: (steps: number) => Promise<number[]>): Side {
+  return { run, rounds: [], all: [] };
+}
+
 export async function runBench(
   cases: BenchCase[],
   opts: BenchOptions,
   log: (s: string) => void = () => {},
-): Promise<BenchResult[]> {
+): Promise<BenchRun> {
   const threads = getNumThreads();
-  const tuned = opts.torchAllocator === "same" && process.env.LASTFRAME_MALLOC !== "default";
-  const worker =
-    opts.python && cases.some((c) => c.twin)
-      ? new TorchWorker(opts.python, tuned ? SAME_ALLOCATOR : {})
-      : null;
+  const sgemm = sgemmPeak();
+  log(`sgemm (n = 1024, ${threads} thread${threads > 1 ? "s" : ""}): ${sgemm.toFixed(1)} GFLOP/s`);
+  const twins = opts.python && cases.some((c) => c.twin);
+  const same = twins ? new TorchWorker(opts.python!, tunedEnv()) : null;
+  const stock = twins && opts.stock ? new TorchWorker(opts.python!, {}) : null;
   const results: BenchResult[] = [];
   try {
     for (const c of cases) {
       log(`bench ${c.name}: ${c.description}`);
       manualSeed(0);
       const runner = c.setup();
-      const twin = worker && c.twin ? c.twin : null;
-      if (twin)
-        await worker!.request({ op: "setup", case: twin.case, args: twin.args ?? {}, threads, seed: 0 });
+      const workers = c.twin ? [same, stock] : [null, null];
+      for (const w of workers)
+        if (w)
+          await w.request({ op: "setup", case: c.twin!.case, args: c.twin!.args ?? {}, threads, seed: 0 });
+      const ts = side((n) => Promise.resolve(timeSteps(runner.step, n)));
+      const [py, pyStock] = workers.map((w) =>
+        w ? side(async (n) => (await w.request({ op: "run", steps: n })).ms as number[]) : null,
+      );
+      const sides = [ts, py, pyStock].filter((x): x is Side => x !== null);
       const warmup = c.repeat?.warmup ?? opts.warmup;
-      const rounds = c.repeat?.rounds ?? opts.rounds;
+      const maxRounds = c.repeat?.rounds ?? opts.maxRounds;
+      const minRounds = Math.min(opts.minRounds, maxRounds);
       const steps = c.repeat?.steps ?? opts.stepsPerRound;
-      timeSteps(runner.step, warmup);
-      if (twin) await worker!.request({ op: "run", steps: warmup });
-      const ts: number[] = [];
-      const py: number[] = [];
-      for (let r = 0; r < rounds; r++) {
-        ts.push(...timeSteps(runner.step, steps));
-        if (twin) py.push(...((await worker!.request({ op: "run", steps })).ms as number[]));
+      // lastframe's first warm-up step (an extra one for cases without warm-up) is the one whose FLOPs are counted.
+      const flops = countFlops(runner.step) || null;
+      await ts.run(Math.max(0, warmup - 1));
+      for (const s of sides.slice(1)) await s.run(warmup);
+      for (let r = 0; r < maxRounds; r++) {
+        // Rotate who goes first, so that no side always runs right after another's allocations.
+        for (let i = 0; i < sides.length; i++) {
+          const s = sides[(r + i) % sides.length]!;
+          const ms = await s.run(steps);
+          s.rounds.push(median(ms));
+          s.all.push(...ms);
+        }
+        if (r + 1 < minRounds) continue;
+        if (!py || halfWidth(ratioInterval(ts.rounds, py.rounds)) <= opts.target) break;
       }
       runner.dispose();
-      const tsMs = median(ts);
-      const torchMs = twin ? median(py) : null;
-      results.push({
-        name: c.name,
-        description: c.description,
-        ts_ms: round(tsMs),
-        torch_ms: torchMs === null ? null : round(torchMs),
-        ratio: torchMs === null ? null : round(tsMs / torchMs, 3),
-        gflops: c.flops ? round(c.flops / (tsMs * 1e6), 2) : null,
-        items_per_s: c.items ? round((c.items * 1000) / tsMs, 1) : null,
-        threads,
-        steps: ts.length,
-      });
+      results.push(summarise(c, ts, py, pyStock, flops, sgemm, threads));
+      log(`  ${ts.rounds.length} rounds${py ? `, ratio ${fmtInterval(results.at(-1)!)}` : ""}`);
     }
   } finally {
-    worker?.close();
+    same?.close();
+    stock?.close();
   }
-  return results;
+  return { results, sgemm_gflops: round(sgemm, 1) };
+}
+
+/** The glibc settings lastframe runs with, unless lastframe itself runs with the stock ones. */
+function tunedEnv(): Record<string, string> {
+  return process.env.LASTFRAME_MALLOC === "default" ? {} : SAME_ALLOCATOR;
+}
+
+function summarise(
+  c: BenchCase,
+  ts: Side,
+  py: Side | null,
+  pyStock: Side | null,
+  flops: number | null,
+  sgemm: number,
+  threads: number,
+): BenchResult {
+  const tsMs = median(ts.all);
+  const vs = (other: Side | null) => (other ? ratioInterval(ts.rounds, other.rounds) : null);
+  const [fair, users] = [vs(py), vs(pyStock)];
+  const gflops = flops ? flops / (tsMs * 1e6) : null;
+  const r3 = (x: number | null | undefined) => (x === null || x === undefined ? null : round(x, 3));
+  return {
+    name: c.name,
+    description: c.description,
+    ts_ms: round(tsMs),
+    torch_ms: py ? round(median(py.all)) : null,
+    ratio: r3(fair?.ratio),
+    ratio_lo: r3(fair?.lo),
+    ratio_hi: r3(fair?.hi),
+    torch_stock_ms: pyStock ? round(median(pyStock.all)) : null,
+    ratio_stock: r3(users?.ratio),
+    ratio_stock_lo: r3(users?.lo),
+    ratio_stock_hi: r3(users?.hi),
+    flops,
+    gflops: gflops === null ? null : round(gflops, 2),
+    peak_pct: gflops === null ? null : round((100 * gflops) / sgemm, 1),
+    items_per_s: c.items ? round((c.items * 1000) / tsMs, 1) : null,
+    threads,
+    rounds: ts.rounds.length,
+    steps: ts.all.length,
+  };
+}
+
+/** "1.012 [0.991, 1.034]" */
+export function fmtInterval(r: Pick<BenchResult, "ratio" | "ratio_lo" | "ratio_hi">): string {
+  if (r.ratio === null) return "—";
+  return r.ratio_lo === null ? String(r.ratio) : `${r.ratio} [${r.ratio_lo}, ${r.ratio_hi}]`;
 }
 
 function round(x: number, digits = 2): number {

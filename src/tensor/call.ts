@@ -16,15 +16,27 @@ export type Tensor = TensorClass extends { tensor: infer T extends { readonly ha
 
 const opIds: number[] = [];
 
+/** Sees every operator call's schema name, arguments (handles as passed) and result. */
+export type OpObserver = (name: string, args: readonly unknown[], result: unknown) => void;
+let observer: OpObserver | null = null;
+
+/** Installs (or, with null, removes) the one observer: the bench counts FLOPs of a step with it. */
+export function observeOps(fn: OpObserver | null): void {
+  observer = fn;
+}
+
 /** Calls an ATen operator; `index` is the generated op's slot, so each schema is resolved once. */
 export function callOp(index: number, name: string, overload: string, args: unknown[]): unknown {
   let id = opIds[index];
   if (id === undefined) id = opIds[index] = native.resolveOp(name, overload);
+  let result: unknown;
   try {
-    return native.call(id, args);
+    result = native.call(id, args);
   } catch (err) {
     throw new TorchError((err as Error).message);
   }
+  observer?.(name, args, result);
+  return result;
 }
 
 let makeTensor: ((h: Handle) => Tensor) | undefined;

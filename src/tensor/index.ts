@@ -13,3 +13,4 @@ export {
   check,
 } from "../errors.js";
 export * as raw from "./ops.gen.js";
+export { type OpObserver, observeOps } from "./call.js";
