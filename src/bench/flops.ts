@@ -13,7 +13,7 @@ const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
  * Convolutions: 2 · output elements · (Cin/groups · kh · kw), transposed ones from the input side; products:
  * 2 · result elements · the contracted size.
  */
-export function opFlops(name: string, args: readonly unknown[], result: unknown): number {
+function opFlops(name: string, args: readonly unknown[], result: unknown): number {
   switch (name) {
     case "aten::conv2d":
     case "aten::conv3d": {

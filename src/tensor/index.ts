@@ -13,4 +13,4 @@ export {
   check,
 } from "../errors.js";
 export * as raw from "./ops.gen.js";
-export { type OpObserver, observeOps } from "./call.js";
+export { observeOps } from "./call.js";
