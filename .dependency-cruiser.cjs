@@ -10,6 +10,7 @@
 //   train  bench          training runs | benchmark cases
 //   eval                  metrics and feature nets
 //   experiments           suites, runner, collect (tables from results)
+//   tune                  searching pseudo-video specs: spaces, proxies, successive halving
 //   cli                   one file per command
 //   src/index.ts          the package's entry point
 //
@@ -28,6 +29,7 @@ const layers = [
   ["run"],
   ["eval"],
   ["experiments"],
+  ["tune"],
   ["cli"],
 ];
 const errors = "^src/errors\\.ts$";
