@@ -38,7 +38,7 @@ export const videoFlags = {
   fps: { type: "number", help: "GIF frames per second", default: 3 },
   metrics: {
     type: "boolean",
-    help: "measure the spec: PSNR, SSIM, diversity and higher-order gain per frame",
+    help: "measure the spec: PSNR, SSIM, diversity, higher-order gain and an SNR curve over frequencies per frame",
     default: false,
   },
   metricsImages: { type: "int", help: "images the metrics use", default: 512 },
@@ -153,7 +153,14 @@ function printMetrics(m: SpecMetrics, spec: VideoSpec, source: string, ms: numbe
   console.log(
     `${spec.name}: T = ${m.frames}, ${spec.order} order, ${m.images} ${source} images, ${m.draws} draws each (${ms} ms)`,
   );
-  const head = ["frame", "PSNR dB", "SSIM", "diversity", "higher-order gain"];
+  const head = [
+    "frame",
+    "PSNR dB",
+    "SSIM",
+    "diversity",
+    "higher-order gain",
+    "SNR dB by band, coarse → fine",
+  ];
   const fix = (v: number | null, d: number) => (v === null ? "—" : v.toFixed(d));
   const rows = m.perFrame.map((r) => [
     r.frame === m.frames ? `${r.frame} (image)` : String(r.frame),
@@ -161,10 +168,19 @@ function printMetrics(m: SpecMetrics, spec: VideoSpec, source: string, ms: numbe
     fix(r.ssim, 3),
     fix(r.diversity, 3),
     fix(r.gain, 3),
+    // Rounded to whole dB; a tiny negative SNR would print as "-0".
+    r.snr.map((v) => Math.round(v) || 0).join(" "),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  // The SNR curve, wide and last, is left-aligned.
+  const last = head.length - 1;
   for (const row of [head, ...rows])
-    console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "));
+    console.log(
+      row
+        .map((c, i) => (i === 0 || i === last ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    );
   if (m.frames < 3) console.log("higher-order gain: — (needs T ≥ 3)");
   else
     console.log(

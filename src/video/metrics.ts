@@ -1,8 +1,10 @@
 // Informativeness of a pseudo-video spec on a set of images, per frame: how close the frame is to the image
 // (PSNR, SSIM), how much it varies between draws of the same image (diversity), and how much better it is
-// predicted from all earlier frames than from the frame just before it (higher-order gain). A first-order
-// Markov chain has no higher-order gain; a spec whose earlier frames hold extra information about the image
-// has a positive one.
+// predicted from all earlier frames than from the frame just before it (higher-order gain), and which spatial
+// frequencies of the image survive in it (a signal-to-noise curve over DCT frequency bands, the way blurring
+// diffusion reads blur: a blurred frame keeps the coarse bands and loses the fine ones). A first-order Markov
+// chain has no higher-order gain; a spec whose earlier frames hold extra information about the image has a
+// positive one.
 import { type Tensor, cat, check, fromTyped, full, noGrad, raw, tensor, tidy } from "../tensor/index.js";
 import { dct2, matmul2 } from "./bases.js";
 import { makeVideos } from "./pseudo.js";
@@ -65,6 +67,49 @@ export function ssim(a: Tensor, b: Tensor, opts: { window?: number; sigma?: numb
     return num.div(den).mean([1, 2, 3]);
   });
 }
+
+// ***** signal-to-noise per frequency *****
+
+/** Bands of the SNR curve, of equal width in radial DCT frequency. */
+export const SNR_BANDS = 8;
+
+/**
+ * Band membership (H·W, bands) of the DCT coefficients (k, l) of an H × W image: radial frequency
+ * r = √((k/H)² + (l/W)²), in [0, √2), banded in equal widths over [0, 1) with r ≥ 1 (the corners) in the last.
+ */
+function bandMatrix(h: number, w: number, bands: number): Tensor {
+  const m = new Float32Array(h * w * bands);
+  for (let k = 0; k < h; k++)
+    for (let l = 0; l < w; l++) {
+      const r = Math.hypot(k / h, l / w);
+      m[(k * w + l) * bands + Math.min(bands - 1, Math.floor(r * bands))] = 1;
+    }
+  return fromTyped(m, [h * w, bands]);
+}
+
+/**
+ * Energies per frequency band of images (N, C, H, W) and of frames' errors against them, summed over images and
+ * channels: [signal (bands,), error (bands,)], in the orthonormal DCT basis (so they add up to the pixel-space
+ * sums of squares). The SNR curve of a frame is 10 log10(signal / error) per band.
+ */
+function bandEnergies(frames: Tensor, images: Tensor, bands: number): [number[], number[]] {
+  return tidy(() => {
+    const [h, w] = images.shape.slice(2) as [number, number];
+    const m = bandMatrix(h, w, bands);
+    const energy = (x: Tensor) =>
+      dct2(x)
+        .square()
+        .sum([0, 1])
+        .reshape(1, h * w)
+        .matmul(m)
+        .reshape(bands);
+    return [energy(images).toArray(), energy(frames.sub(images)).toArray()];
+  });
+}
+
+/** 10 log10(signal / error) per band, capped at 100 dB (an exact band) as PSNR is. */
+const snrDb = (signal: number[], error: number[]) =>
+  signal.map((s, i) => (error[i]! <= s * 1e-10 ? 100 : Math.min(100, 10 * Math.log10(s / error[i]!))));
 
 // ***** higher-order information *****
 
@@ -206,6 +251,11 @@ export interface FrameStats {
   ssim: number;
   /** Mean per-pixel standard deviation across draws of the same image, on the [0, 1] scale. */
   diversity: number;
+  /**
+   * Signal-to-noise ratio (dB) of the frame against the image in SNR_BANDS radial DCT frequency bands, coarsest
+   * first: the image's energy in the band over the frame's error energy there, summed over images (100: exact).
+   */
+  snr: number[];
   /** Higher-order gain (see higherOrderGain), null for frames 1 and 2. */
   gain: number | null;
 }
@@ -231,6 +281,8 @@ export function measureSpec(
   check(draws >= 2, () => `measureSpec: expected at least 2 draws for diversity, got ${draws}`);
   const t = spec.frames;
   const sums = { psnr: new Float64Array(t), ssim: new Float64Array(t), diversity: new Float64Array(t) };
+  const signal = new Float64Array(SNR_BANDS);
+  const error = Array.from({ length: t }, () => new Float64Array(SNR_BANDS));
   // Batches of `batch` images; a lone last image would have no other image to shuffle from, so it joins the
   // batch before it.
   const starts: number[] = [];
@@ -252,6 +304,9 @@ export function measureSpec(
             sums.psnr[f]! += psnr(frame, x).sum().item();
             sums.ssim[f]! += ssim(frame, x).sum().item();
             sums.diversity[f]! += spread[f]! * size;
+            const [sig, err] = bandEnergies(frame, x, SNR_BANDS);
+            err.forEach((e, b) => (error[f]![b]! += e));
+            if (f === 0) sig.forEach((e, b) => (signal[b]! += e));
           }
           return v.select(0, 0).contiguous();
         }),
@@ -273,6 +328,7 @@ export function measureSpec(
         psnr: sums.psnr[f]! / n,
         ssim: sums.ssim[f]! / n,
         diversity: sums.diversity[f]! / n,
+        snr: snrDb([...signal], [...error[f]!]),
         gain: gain.perFrame[f] ?? null,
       })),
       gain: { last: gain.last, mean: gain.mean },

@@ -136,7 +136,7 @@ test("--metrics --json prints one object with per-frame statistics", async () =>
   assert.match(table.out, /^none: T = 1, direct order, 12 cifar-10-batches-bin test images, 4 draws each/);
   assert.match(
     table.out,
-    /\n1 \(image\) +100\.00 +1\.000 +0\.000 +—\nhigher-order gain: — \(needs T ≥ 3\)\n/,
+    /\n1 \(image\) +100\.00 +1\.000 +0\.000 +— +100( 100){7}\nhigher-order gain: — \(needs T ≥ 3\)\n/,
   );
 });
 

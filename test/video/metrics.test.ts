@@ -112,3 +112,23 @@ test("measureSpec: the image scores PSNR 100, SSIM 1 and no diversity; noise fra
     );
   });
 });
+
+test("the SNR curve: 100 dB for the image, 0 dB in every band for a blank frame, falling with frequency for blur", () => {
+  T.tidy(() => {
+    const x = T.rand([12, 1, 16, 16]).mul(2).sub(1);
+    // Frame 1 blank (every pixel 0, the error is -x: signal = error in every band), frame 2 half masked.
+    const blank = measureSpec(
+      x,
+      parseSpec({ ops: [{ op: "mask", strength: [1, 0.5], params: { shape: "box" } }] }, 3),
+    );
+    assert.equal(blank.perFrame[0]!.snr.length, 8);
+    assertClose(blank.perFrame[0]!.snr, Array(8).fill(0), 1e-5, "blank frame");
+    assert.deepEqual(blank.perFrame[2]!.snr, Array(8).fill(100));
+    assert.ok(blank.perFrame[1]!.snr.every((v) => v > 0 && v < 10));
+    // Heat blur keeps the coarse bands (the DC coefficient exactly) and damps the fine ones more and more.
+    const blur = measureSpec(x, parseSpec({ ops: [{ op: "blur", strength: 0.1 }] }, 2), { draws: 2 });
+    const curve = blur.perFrame[0]!.snr;
+    for (let b = 1; b < curve.length; b++) assert.ok(curve[b]! < curve[b - 1]!, `band ${b}: ${curve}`);
+    assert.ok(curve[0]! > 10 && curve[7]! < 1, `${curve}`);
+  });
+});
