@@ -44,6 +44,10 @@ const commands: Record<string, Command> = {
     summary: "run a suite (main, frames, controls, probe) over seeds",
     run: async (a) => (await import("./experiment.js")).experimentCommand(a),
   },
+  tune: {
+    summary: "design a pseudo-video spec: proxies, then successive halving of short runs, with baselines",
+    run: async (a) => (await import("./tune.js")).tuneCommand(a),
+  },
   report: {
     summary: "HTML report or markdown tables from results and runs",
     run: async (a) => (await import("./report.js")).reportCommand(a),

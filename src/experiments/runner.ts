@@ -162,7 +162,8 @@ const thisMachine = () => `${cpus().length} × ${cpus()[0]?.model.trim() ?? "CPU
 const rowSteps = (row: Row, budget: Budget) => budget.steps * (row.stepsFactor ?? 1);
 
 /** The seed's shared tokenizer: a clean-image VQ-VAE's weights, in the suite folder (small; committed). */
-const tokenizerPath = (out: string, seed: number) => join(out, "tokenizers", `vqvae-s${seed}.safetensors`);
+export const tokenizerPath = (out: string, seed: number) =>
+  join(out, "tokenizers", `vqvae-s${seed}.safetensors`);
 
 /**
  * The run folder a warm-start row of `seed` starts from: this suite's run of the source row if it has a checkpoint,
@@ -220,9 +221,13 @@ function learningCurve(dir: string): CurvePoint[] {
 /**
  * Trains the seed's tokenizer if the suite folder lacks it: stage 1 of the image model (clean images, the
  * budget's updates) in runs/tokenizer-vqvae-s<seed>, whose EMA VQ-VAE weights are then written to tokenizers/.
- * Always in the parent process, before any child needs it.
+ * Always in the parent process, before any child needs it. A tune (src/tune) shares one the same way.
  */
-async function ensureTokenizer(seed: number, budget: Budget, o: ExperimentOptions): Promise<void> {
+export async function ensureTokenizer(
+  seed: number,
+  budget: Pick<Budget, "preset" | "steps" | "batch" | "limit" | "validation">,
+  o: Pick<ExperimentOptions, "out" | "data" | "output" | "log">,
+): Promise<void> {
   const path = tokenizerPath(o.out, seed);
   if (existsSync(path)) return;
   const dir = join(o.out, "runs", `tokenizer-vqvae-s${seed}`);
@@ -416,6 +421,7 @@ const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url))
  * (Ctrl-C in a terminal reaches the whole process group; a signal sent to the parent's pid alone does not).
  */
 const children = new Set<ChildProcess>();
+const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 function forwardSignal(signal: NodeJS.Signals): void {
   for (const child of children) child.kill(signal);
   process.removeListener(signal, forwardSignal);
@@ -424,7 +430,7 @@ function forwardSignal(signal: NodeJS.Signals): void {
 
 /** Trains and evaluates one run in a child process (`experiment --only`), with `threads` threads. */
 function runInChild(name: string, threads: number, o: ExperimentOptions): Promise<void> {
-  const args = [bin, "experiment", o.suite, "--only", name, "--data", o.data, "--preset", o.budget];
+  const args = ["experiment", o.suite, "--only", name, "--data", o.data, "--preset", o.budget];
   args.push("--models", o.models.join(","), "--seeds", String(o.seeds), "--out", o.out);
   args.push("--metrics", o.metrics.join(","), "--quiet");
   // The child plans the same rows: "--spec best" resolves from the same --reuse'd table.
@@ -433,21 +439,36 @@ function runInChild(name: string, threads: number, o: ExperimentOptions): Promis
   if (o.curves) args.push("--curves", String(o.curves));
   if (o.reuse?.length) args.push("--reuse", o.reuse.join(","));
   if (o.inceptionWeights) args.push("--inception-weights", o.inceptionWeights);
+  return runChild(args, threads, name, o.log);
+}
+
+/**
+ * Runs `lastframe <args>` in a child process with `threads` threads, its stderr lines logged under `name`; stopping
+ * this process stops it too. Rejects with a DataError for a user-facing error (exit 2, already explained in the
+ * child's last line: no stack trace here), else with an Error carrying the child's last output.
+ */
+export function runChild(
+  args: string[],
+  threads: number,
+  name: string,
+  log: (s: string) => void,
+): Promise<void> {
   const env = { ...process.env, LASTFRAME_THREADS: String(threads) };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
     children.add(child);
+    if (children.size === 1) for (const s of signals) process.on(s, forwardSignal);
     let err = "";
     child.stderr.on("data", (d: Buffer) => {
       const text = d.toString();
       err = (err + text).slice(-4000);
-      for (const line of text.split("\n").filter(Boolean)) o.log(`  ${name}: ${line}`);
+      for (const line of text.split("\n").filter(Boolean)) log(`  ${name}: ${line}`);
     });
     child.on("error", reject);
     child.on("close", (code) => {
       children.delete(child);
+      if (children.size === 0) for (const s of signals) process.removeListener(s, forwardSignal);
       if (code === 0) resolve();
-      // Exit code 2 is a user-facing error, already explained in the child's last lines: no stack trace here.
       else if (code === 2) reject(new DataError(`run ${name} stopped: ${err.trim().split("\n").pop()}`));
       else reject(new Error(`run ${name} failed (exit ${code}): ${err.trim()}`));
     });
@@ -530,13 +551,7 @@ async function runInChildren(
         (e: Error) => void failures.push(e),
       );
   };
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  for (const s of signals) process.on(s, forwardSignal);
-  try {
-    await Promise.all(Array.from({ length: Math.min(o.jobs, names.length) }, lane));
-  } finally {
-    for (const s of signals) process.removeListener(s, forwardSignal);
-  }
+  await Promise.all(Array.from({ length: Math.min(o.jobs, names.length) }, lane));
   if (failures.length > 1)
     o.log(`${failures.length} runs did not finish:\n${failures.map((e) => `  ${e.message}`).join("\n")}`);
   if (failures.length) throw failures[0]!;
