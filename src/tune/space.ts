@@ -71,7 +71,7 @@ const GEOMETRIC_FLOOR = 1e-3;
 
 const defaultStrength = { max: [0.2, 1] as Range, min: [0.01, 0.2] as Range };
 
-export const spacePresets: Record<string, object> = {
+const spacePresets: Record<string, object> = {
   // The operators of the hand-written presets (blur, pixelation, patch masks, noise) in direct order: what the
   // `expressive`, `independent` and `mixture` presets are points of, with wider strengths and schedule families.
   basic: {

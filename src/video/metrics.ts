@@ -71,7 +71,7 @@ export function ssim(a: Tensor, b: Tensor, opts: { window?: number; sigma?: numb
 // ***** signal-to-noise per frequency *****
 
 /** Bands of the SNR curve, of equal width in radial DCT frequency. */
-export const SNR_BANDS = 8;
+const SNR_BANDS = 8;
 
 /**
  * Band membership (H·W, bands) of the DCT coefficients (k, l) of an H × W image: radial frequency
