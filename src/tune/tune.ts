@@ -24,7 +24,7 @@ import { markdownTable } from "../report/markdown.js";
 import { type Tensor, dispose, fromTyped, tidy } from "../tensor/index.js";
 import { type RunInput, readMetrics, train } from "../train/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { type VideoSpec, parseSpec } from "../video/index.js";
+import { type OpTerm, type VideoSpec, parseSpec } from "../video/index.js";
 import { promote, rungSizes } from "./halving.js";
 import { type ProxyName, type ProxyScore, proxyNames, rankBy, scoreSpec, spearman } from "./proxies.js";
 import { type SearchSpace, parseSpace, randAugmentSpec, samplePoint, trivialAugmentSpec } from "./space.js";
@@ -482,12 +482,11 @@ const fmt = (v: number | null | undefined, d: number) => (v === null || v === un
 /** A spec in a few words: order, then each term (a mix as a|b|c), with frame 1's strength. */
 function describeSpec(spec: VideoSpec): string {
   if (spec.ops.length === 0) return "the image (T = 1)";
-  const first = (s: number[] | { max: number }) => (Array.isArray(s) ? s[0]! : s.max).toFixed(2);
-  const terms = spec.ops.map((t) =>
-    t.op === "mix"
-      ? t.of.map((o) => `${o.op} ${first(o.strength)}`).join(" | ")
-      : `${t.op} ${first(t.strength)}`,
-  );
+  // Frame 1's strength (a velocity's top speed), and the jitter as the ± fraction it scales by.
+  const one = (o: OpTerm) =>
+    `${o.op} ${(Array.isArray(o.strength) ? o.strength[0]! : o.strength.max).toFixed(2)}` +
+    (o.jitter > 0 ? ` ±${Math.round(o.jitter * 100)}%` : "");
+  const terms = spec.ops.map((t) => (t.op === "mix" ? t.of.map(one).join(" | ") : one(t)));
   return `${spec.order}: ${terms.join(" → ")}`;
 }
 

@@ -3,16 +3,17 @@
 // leaderboard as one uninterrupted run; mistakes exit 2 with one line.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseSpec } from "../../src/video/index.js";
 import type { Leaderboard } from "../../src/tune/tune.js";
 
 const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "lastframe-tune-"));
+after(() => rmSync(root, { recursive: true, force: true }));
 const args = (out: string) => [
   "tune",
   "--data",
