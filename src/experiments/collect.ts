@@ -16,7 +16,7 @@ import {
 import { readSuiteResults } from "./reuse.js";
 import { budgets, suiteNames } from "./suites.js";
 import { DataError } from "../errors.js";
-import { type MetricRecord, readMetrics } from "../run/run.js";
+import { type MetricRecord, readMetrics, readSavedConfig } from "../run/run.js";
 import {
   type ReportChart,
   type ReportData,
@@ -423,7 +423,7 @@ export function reportData(found: Found, root: string, title = "lastframe report
     return {
       name: names[i]!,
       config: {
-        config: JSON.parse(readFileSync(join(r, "config.json"), "utf8")),
+        config: readSavedConfig(join(r, "config.json")),
         eval: existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : undefined,
       },
     };

@@ -3,7 +3,7 @@
 // cropped back to the data's own size (e.g. 28×28 for MNIST trained at 32×32). Used by `lastframe sample`,
 // `lastframe eval`, the experiments and the report (its own layer, above train/: nothing in train/ reads a run
 // back, except the loop's own metrics file, train/metrics.ts).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { DataShape, ModelFamily, SampleSettings, TrainableModel } from "../models/model.js";
 import { getFamily } from "../models/registry.js";
@@ -12,7 +12,7 @@ import { isPositiveInt } from "../errors.js";
 import { bestWeights, readBest } from "../train/best.js";
 import { latestCheckpoint, readState, readTensorFile } from "../train/checkpoint.js";
 import { loadSafetensors } from "../nn/safetensors.js";
-import { type RunConfig, modelShape } from "../train/config.js";
+import { type RunConfig, modelShape, readRunConfig } from "../train/config.js";
 import { forEachBatch } from "../data/loader.js";
 import {
   type EvalStats,
@@ -27,6 +27,7 @@ import {
 } from "../train/data.js";
 
 export { type MetricRecord, readMetrics } from "../train/metrics.js";
+export { readSavedConfig } from "../train/config.js";
 
 export interface Run {
   dir: string;
@@ -55,12 +56,7 @@ export interface SampleOptions extends SampleSettings {
 export async function openRun(dir: string): Promise<Run> {
   const configPath = join(dir, "config.json");
   if (!existsSync(configPath)) throw new ArgumentError(`${dir} is not a run folder: it has no config.json`);
-  let config: RunConfig;
-  try {
-    config = JSON.parse(readFileSync(configPath, "utf8")) as RunConfig;
-  } catch {
-    throw new CheckpointError(`${configPath} is not valid JSON`);
-  }
+  const config = readRunConfig(configPath);
   const family = getFamily(config.model);
   const shape = modelShape(config);
   const hps = family.resolve(config.hps, config.preset);

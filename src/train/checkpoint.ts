@@ -8,6 +8,7 @@
 // highest-numbered complete folder. Reading verifies every checksum, so a truncated or edited file is refused
 // with a CheckpointError naming it rather than loaded.
 import { createHash } from "node:crypto";
+import * as z from "zod";
 import {
   closeSync,
   existsSync,
@@ -22,25 +23,35 @@ import {
 import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors } from "../nn/index.js";
 import { type Tensor, CheckpointError, dispose } from "../tensor/index.js";
-import type { LoaderState } from "../data/loader.js";
 import { storageError, writeSynced } from "../util/atomic.js";
+import { checked } from "../util/schema.js";
+import { isNonNegativeInt } from "../errors.js";
 
-export interface CheckpointState {
+const count = z.number().refine(isNonNegativeInt, "non-negative integer");
+
+const stateSchema = z.strictObject({
   /** Steps done, over all stages. */
-  step: number;
+  step: count,
   /** The stage in progress (or just finished) and the steps of it done. */
-  stage: string;
-  stageStep: number;
+  stage: z.string(),
+  stageStep: count,
   /** Updates skipped so far (non-finite or huge gradients) in this stage, and non-finite steps in a row. */
-  skipped: number;
-  badInARow: number;
-  loader: LoaderState;
-  optimizer: { step: number; lr: number };
+  skipped: count,
+  badInARow: count,
+  /** The loader's position (data/loader.ts LoaderState), which the loader checks against its epoch. */
+  loader: z.strictObject({ epoch: count, batch: count }),
+  optimizer: z.strictObject({ step: count, lr: z.number() }),
   /** libtorch's generator state, base64. */
-  rng: string;
+  rng: z.base64(),
   /** Seconds of training so far (for the time column of metrics). */
-  seconds: number;
-}
+  seconds: z.number().refine((v) => v >= 0, "a non-negative number"),
+});
+export type CheckpointState = z.infer<typeof stateSchema>;
+
+/** state.json: the state and a SHA-256 (hex) of each tensor file. */
+const stateFileSchema = stateSchema.extend({
+  files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 in hex")),
+});
 
 export const tensorFiles = ["model", "ema", "optim"] as const;
 export type TensorFile = (typeof tensorFiles)[number];
@@ -122,8 +133,8 @@ export function latestCheckpoint(runDir: string): string | null {
   return steps.length ? join(runDir, checkpointName(Math.max(...steps))) : null;
 }
 
-/** A checkpoint's state.json, checked field by field. */
-export function readState(path: string): CheckpointState & { files: Record<string, string> } {
+/** A checkpoint's state.json, checked against its schema (a CheckpointError names the file, key and value). */
+export function readState(path: string): z.infer<typeof stateFileSchema> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -132,7 +143,7 @@ export function readState(path: string): CheckpointState & { files: Record<strin
       `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
-  let s: Record<string, unknown>;
+  let s: unknown;
   try {
     s = JSON.parse(text);
   } catch {
@@ -140,22 +151,7 @@ export function readState(path: string): CheckpointState & { files: Record<strin
   }
   if (typeof s !== "object" || s === null || Array.isArray(s))
     throw new CheckpointError(`${path} does not hold a JSON object`);
-  const need: [string, string][] = [
-    ["step", "number"],
-    ["stage", "string"],
-    ["stageStep", "number"],
-    ["skipped", "number"],
-    ["badInARow", "number"],
-    ["loader", "object"],
-    ["optimizer", "object"],
-    ["rng", "string"],
-    ["seconds", "number"],
-    ["files", "object"],
-  ];
-  for (const [k, type] of need)
-    if (typeof s[k] !== type || s[k] === null)
-      throw new CheckpointError(`${path} lacks a valid ${k} (expected a ${type})`);
-  return s as unknown as CheckpointState & { files: Record<string, string> };
+  return checked(stateFileSchema, s, { label: path, error: CheckpointError });
 }
 
 /** Reads and verifies a checkpoint folder. The caller owns (and disposes) the returned tensors. */

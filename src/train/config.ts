@@ -6,100 +6,155 @@
 // Sections: model (family, preset, hps), data, spec + frames (the pseudo videos), train (everything that changes
 // the weights) and log (intervals of evals, sample grids and checkpoints, which never change the weights: evals and
 // samples run on their own RNG stream). `provenance` records where and with what it ran; it is not compared.
+//
+// One zod schema per section both checks (unknown keys, wrong types, ranges: an error naming the key and value)
+// and gives the TypeScript type. Defaults live in trainDefaults/logDefaults/dataDefaults below, not in the
+// schemas: a schema only checks, so the config that is written and fingerprinted is exactly the merged object.
+// The spec is checked by its own parser (video/spec.ts), hps by the family's resolver (models/hps.ts).
 import { type ImageSet, datasetNames } from "../data/index.js";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { totalmem } from "node:os";
+import * as z from "zod";
 import { getFamily } from "../models/registry.js";
 import type { DataShape } from "../models/model.js";
-import { ArgumentError, expected, oneLine } from "../errors.js";
+import {
+  ArgumentError,
+  CheckpointError,
+  expected,
+  isNonNegativeInt,
+  isPositiveInt,
+  oneLine,
+} from "../errors.js";
+import { checked } from "../util/schema.js";
 import { parseSpec, presetNames, type VideoSpec } from "../video/index.js";
-import type { InitSettings } from "./init.js";
 
-export interface TrainSettings {
-  seed: number;
-  batch: number;
+const positiveInt = z.number().refine(isPositiveInt, "positive integer");
+const nonNegativeInt = z.number().refine(isNonNegativeInt, "non-negative integer");
+const positive = z.number().refine((v) => v > 0, "a positive number");
+const nonNegative = z.number().refine((v) => v >= 0, "a non-negative number");
+const within = (lo: number, hi: number) =>
+  z.number().refine((v) => v >= lo && v <= hi, `a number in [${lo}, ${hi}]`);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const trainSchema = z.strictObject({
+  seed: nonNegativeInt,
+  batch: positiveInt,
   /** Steps of each stage (a family with stages "vqvae", "prior" trains `steps` of each unless stageSteps says). */
-  steps: number;
-  stageSteps: Record<string, number>;
-  lr: number;
+  steps: positiveInt,
+  // 0 skips a stage: the VQ family's prior on a shared tokenizer (init) trains no VQ-VAE of its own.
+  stageSteps: z.record(z.string(), nonNegativeInt, { error: "an object of stage: steps" }),
+  lr: positive,
   /** The cosine schedule ends at this fraction of lr. */
-  minLrFraction: number;
-  warmup: number;
-  gradClip: number;
+  minLrFraction: within(0, 1),
+  warmup: nonNegativeInt,
+  gradClip: positive,
   /** Updates with a larger gradient norm are skipped and counted (VDVAE's grad_skip_threshold). */
-  skipThreshold: number;
-  emaDecay: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
+  skipThreshold: positive,
+  emaDecay: within(0, 0.999999),
+  weightDecay: nonNegative,
+  beta1: within(0, 0.999999),
+  beta2: within(0, 0.999999),
   /** Non-finite steps in a row after which the run stops (keeping its last good checkpoint). */
-  maxBadSteps: number;
+  maxBadSteps: positiveInt,
   /**
    * Keep the EMA weights of the evaluation with the lowest validation last_bpd_given_true (needs data.validation)
    * in <run>/best/, and sample and evaluate those: best-checkpoint selection for runs that would overfit.
    */
-  selectBest: boolean;
-}
+  selectBest: z.boolean(),
+});
+export type TrainSettings = z.infer<typeof trainSchema>;
 
-export interface LogSettings {
+const logSchema = z.strictObject({
   /** Steps between test-set evaluations (0: only at the end of each stage). */
-  evalEvery: number;
+  evalEvery: nonNegativeInt,
   /** Test images per evaluation (the first ones of the test split). */
-  evalImages: number;
+  evalImages: nonNegativeInt,
   /** Steps between sample grids (0: only at the end). */
-  sampleEvery: number;
-  sampleN: number;
-  temperature: number;
-  checkpointEvery: number;
-}
+  sampleEvery: nonNegativeInt,
+  sampleN: positiveInt,
+  temperature: nonNegative,
+  checkpointEvery: nonNegativeInt,
+});
+export type LogSettings = z.infer<typeof logSchema>;
 
-export interface DataSettings {
+const dataSchema = z.strictObject({
   /** A data set name or a path (folder or archive). */
-  name: string;
-  flip: boolean;
+  name: z.string(),
+  flip: z.boolean(),
   /** At most this many images per split (quick runs and tests), or null for all. */
-  limit: number | null;
+  limit: z.union([z.null(), positiveInt], { error: "a positive integer or null" }),
   /** The last this many images of the train split are held out as a validation split (0: none). */
-  validation: number;
-  /** Filled in from the data: image channels and side, and the border added to reach a power-of-two size. */
-  channels: number;
-  size: number;
-  pad: number;
-}
+  validation: nonNegativeInt,
+  /** Filled in from the data: image channels and side (0: not yet), and the border added to reach a power-of-two
+   * size (-1: not yet). */
+  channels: nonNegativeInt,
+  size: nonNegativeInt,
+  pad: z
+    .number()
+    .refine((v) => v === -1 || isNonNegativeInt(v), "-1 (from the data) or a non-negative integer"),
+});
+export type DataSettings = z.infer<typeof dataSchema>;
 
-export interface RunConfig {
-  model: string;
-  preset: string;
-  hps: Record<string, unknown>;
-  data: DataSettings;
-  spec: VideoSpec;
+const initSchema = z.strictObject({
+  /** A run folder (its latest checkpoint's EMA weights) or a .safetensors file. */
+  from: z.string().min(1, "a run folder or .safetensors file"),
+  /** Name prefixes of the tensors to take, e.g. ["vqvae."]; empty: every tensor of the source. */
+  modules: z.array(z.string().min(1, "a tensor name prefix"), { error: "a list of tensor name prefixes" }),
+  /** sha256 of the taken tensors (names, shapes, bytes), filled in when the run starts. */
+  sha256: z.string(),
+});
+/** Weights to start from (init.ts): a warm start, or the VQ family's shared tokenizer. */
+export type InitSettings = z.infer<typeof initSchema>;
+
+const name = z.string({ error: "a name (string)" });
+const spec = z.custom<VideoSpec>(isObject, "a pseudo-video spec (an object)");
+
+const runConfigSchema = z.strictObject({
+  model: name,
+  preset: name,
+  hps: z.record(z.string(), z.unknown()),
+  data: dataSchema,
+  spec,
   /** T: frames per pseudo video (the spec's, e.g. 1 for "none"). */
-  frames: number;
+  frames: positiveInt,
   /** The data-size control: an image model trained on all T frames as separate images (same frames per step). */
-  framesAsImages: boolean;
-  /** Weights to start from (init.ts): a warm start, or the VQ family's shared tokenizer; null: none. */
-  init: InitSettings | null;
-  train: TrainSettings;
-  log: LogSettings;
-  provenance?: Record<string, string>;
-}
+  framesAsImages: z.boolean({ error: "true or false" }),
+  /** Weights to start from; null: none. */
+  init: z.nullable(initSchema),
+  train: trainSchema,
+  log: logSchema,
+  provenance: z.record(z.string(), z.string()).optional(),
+});
+export type RunConfig = z.infer<typeof runConfigSchema>;
 
-/** What flags and --config files give: any subset, data as a name or an object. */
-export interface RunInput {
-  model?: string;
-  preset?: string;
-  hps?: Record<string, unknown>;
-  data?: string | Partial<DataSettings>;
-  spec?: string | object;
-  frames?: number;
-  framesAsImages?: boolean;
-  init?: Partial<InitSettings> | null;
-  train?: Partial<TrainSettings>;
-  log?: Partial<LogSettings>;
-  provenance?: unknown;
-}
+/** A config.json as written by any version: settings added since (at their neutral default) may be absent. */
+const savedConfigSchema = runConfigSchema.partial({ framesAsImages: true, init: true }).extend({
+  data: dataSchema.partial({ validation: true }),
+  train: trainSchema.partial({ selectBest: true }),
+});
+
+/** What flags and --config files give: any subset of each section, data as a name, spec as a name or file. */
+const runInputSchema = z.strictObject({
+  model: name.optional(),
+  preset: name.optional(),
+  hps: runConfigSchema.shape.hps.optional(),
+  data: z
+    .union([z.string(), dataSchema.partial()], { error: "a data set name, a path or an object" })
+    .optional(),
+  spec: z
+    .union([z.string(), z.custom<object>(isObject)], { error: "a spec name, a .json file or an object" })
+    .optional(),
+  frames: positiveInt.optional(),
+  framesAsImages: runConfigSchema.shape.framesAsImages.optional(),
+  init: z.nullable(initSchema.partial()).optional(),
+  train: trainSchema.partial().optional(),
+  log: logSchema.partial().optional(),
+  provenance: z.unknown().optional(),
+});
+export type RunInput = z.input<typeof runInputSchema>;
 
 export const trainDefaults: TrainSettings = {
   seed: 0,
@@ -129,25 +184,19 @@ export const logDefaults: LogSettings = {
   checkpointEvery: 0,
 };
 
-const sections = [
-  "model",
-  "preset",
-  "hps",
-  "data",
-  "spec",
-  "frames",
-  "framesAsImages",
-  "init",
-  "train",
-  "log",
-  "provenance",
-];
+const dataDefaults: DataSettings = {
+  name: "",
+  flip: false,
+  limit: null,
+  validation: 0,
+  channels: 0,
+  size: 0,
+  pad: -1,
+};
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+const sections = Object.keys(runConfigSchema.shape);
 
-/** Reads a --config file: a run's config.json or any subset of it. */
+/** Reads a --config file: a run's config.json or any subset of it, checked (errors name the file). */
 export function readConfigFile(path: string): RunInput {
   let text: string;
   try {
@@ -164,12 +213,43 @@ export function readConfigFile(path: string): RunInput {
     throw new ArgumentError(`Config file ${path} is not valid JSON: ${oneLine((err as Error).message)}`);
   }
   if (!isObject(v)) throw new ArgumentError(`Config file ${path} must hold a JSON object`);
-  for (const k of Object.keys(v))
-    if (!sections.includes(k))
-      throw new ArgumentError(
-        `Unknown key ${JSON.stringify(k)} in config file ${path}. Valid keys: ${sections.join(", ")}`,
-      );
-  return v as RunInput;
+  return checked(runInputSchema, v, { label: `config file ${path}` });
+}
+
+/** A run's config.json as written (by this or an earlier version), checked: a CheckpointError names file and key. */
+export function readSavedConfig(path: string): z.infer<typeof savedConfigSchema> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CheckpointError(
+      code ? `cannot read ${path}: ${code}` : `${path} is not valid JSON (truncated or edited?)`,
+    );
+  }
+  const saved = checked(savedConfigSchema, v, { label: path, error: CheckpointError });
+  try {
+    parseSpec(saved.spec, saved.frames);
+  } catch (err) {
+    if (err instanceof ArgumentError) throw new CheckpointError(`${path}: ${err.message}`);
+    throw err;
+  }
+  return saved;
+}
+
+/**
+ * A run's config.json as a RunConfig: settings added after the run was made take their neutral default (what the
+ * run trained with), as configDifferences treats them.
+ */
+export function readRunConfig(path: string): RunConfig {
+  const s = readSavedConfig(path);
+  return {
+    ...s,
+    framesAsImages: s.framesAsImages ?? false,
+    init: s.init ?? null,
+    data: { ...s.data, validation: s.data.validation ?? 0 },
+    train: { ...s.train, selectBest: s.train.selectBest ?? false },
+  };
 }
 
 /** Deep-merges run inputs, later ones winning (sections merge key by key). */
@@ -184,58 +264,22 @@ export function mergeInputs(...inputs: RunInput[]): RunInput {
   return out as RunInput;
 }
 
-function checkSettings<T extends object>(given: unknown, base: T, section: string): T {
-  if (given === undefined) return { ...base };
-  if (!isObject(given)) throw expected("an object", section, given);
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(given)) {
-    if (!(k in base))
-      throw new ArgumentError(`Unknown setting ${section}.${k}. Valid: ${Object.keys(base).join(", ")}`);
-    const want = (base as Record<string, unknown>)[k];
-    if (want !== null && typeof v !== typeof want) throw expected(typeof want, `${section}.${k}`, v);
-    out[k] = v;
-  }
-  return out as T;
-}
-
-function positiveInt(v: number, name: string): void {
-  if (!(Number.isInteger(v) && v > 0)) throw expected("positive integer", name, v);
-}
-function nonNegativeInt(v: number, name: string): void {
-  if (!(Number.isInteger(v) && v >= 0)) throw expected("non-negative integer", name, v);
-}
-function inRange(v: number, name: string, lo: number, hi: number): void {
-  if (!(v >= lo && v <= hi)) throw expected(`a number in [${lo}, ${hi}]`, name, v);
-}
-
 /**
  * Resolves everything that does not need the data. Unknown names (model, preset, data set, spec) list the valid
- * ones; unknown keys and wrong types are errors naming the key.
+ * ones; unknown keys, wrong types and values out of range are errors naming the key.
  */
 export function resolveRunConfig(input: RunInput): RunConfig {
-  const model = input.model ?? "hvae";
-  const preset = input.preset ?? "small";
-  // A config file may hold any JSON here; the registry expects names.
-  for (const [key, v] of [
-    ["model", model],
-    ["preset", preset],
-  ] as const)
-    if (typeof v !== "string") throw expected("a name (string)", key, v);
+  const given = checked(runInputSchema, input);
+  const model = given.model ?? "hvae";
+  const preset = given.preset ?? "small";
   const family = getFamily(model);
   if (!(preset in family.hps))
     throw new ArgumentError(
       `Unknown preset ${JSON.stringify(preset)} for model ${model}. Valid presets: ${Object.keys(family.hps).join(", ")}`,
     );
-  if (input.hps !== undefined && !isObject(input.hps)) throw expected("an object", "hps", input.hps);
-  const hps = family.resolve((input.hps ?? {}) as object, preset) as Record<string, unknown>;
+  const hps = family.resolve(given.hps ?? {}, preset) as Record<string, unknown>;
 
-  const dataIn = typeof input.data === "string" ? { name: input.data } : (input.data ?? {});
-  if (!isObject(dataIn)) throw expected("a data set name, a path or an object", "data", input.data);
-  const data = checkSettings(
-    dataIn,
-    { name: "", flip: false, limit: null as number | null, validation: 0, channels: 0, size: 0, pad: -1 },
-    "data",
-  );
+  const data = { ...dataDefaults, ...(typeof given.data === "string" ? { name: given.data } : given.data) };
   if (!data.name)
     throw new ArgumentError(
       `Missing data: pass --data with a data set name (${datasetNames.join(", ")}) or a path`,
@@ -244,62 +288,43 @@ export function resolveRunConfig(input: RunInput): RunConfig {
     throw new ArgumentError(
       `Unknown data set ${JSON.stringify(data.name)}. Valid names: ${datasetNames.join(", ")}, or a path to a folder or archive`,
     );
-  if (data.limit !== null) positiveInt(data.limit, "data.limit");
-  nonNegativeInt(data.validation, "data.validation");
 
   const frames =
-    input.frames ??
-    (typeof input.spec === "object" && input.spec && "frames" in input.spec ? Number(input.spec.frames) : 1);
-  positiveInt(frames, "frames");
-  const specIn = input.spec ?? (frames === 1 ? "none" : undefined);
+    given.frames ?? (isObject(given.spec) && "frames" in given.spec ? Number(given.spec.frames) : 1);
+  const specIn = given.spec ?? (frames === 1 ? "none" : undefined);
   if (specIn === undefined)
     throw new ArgumentError(
       `Missing spec: frames ${frames} > 1 needs --spec (${presetNames.join(", ")}, or a .json file)`,
     );
   const spec = parseSpec(specIn, frames);
-  const framesAsImages = input.framesAsImages ?? false;
-  if (typeof framesAsImages !== "boolean") throw expected("true or false", "framesAsImages", framesAsImages);
 
-  const train = checkSettings(input.train, { ...trainDefaults, ...family.trainDefaults?.[preset] }, "train");
-  for (const k of ["batch", "steps", "maxBadSteps"] as const) positiveInt(train[k], `train.${k}`);
-  for (const k of ["seed", "warmup"] as const) nonNegativeInt(train[k], `train.${k}`);
-  if (!isObject(train.stageSteps))
-    throw expected("an object of stage: steps", "train.stageSteps", train.stageSteps);
-  // 0 skips a stage: the VQ family's prior on a shared tokenizer (init) trains no VQ-VAE of its own.
-  for (const [stage, n] of Object.entries(train.stageSteps)) nonNegativeInt(n, `train.stageSteps.${stage}`);
-  if (!(train.lr > 0)) throw expected("a positive number", "train.lr", train.lr);
-  inRange(train.minLrFraction, "train.minLrFraction", 0, 1);
-  for (const k of ["emaDecay", "beta1", "beta2"] as const) inRange(train[k], `train.${k}`, 0, 0.999999);
-  if (!(train.gradClip > 0)) throw expected("a positive number", "train.gradClip", train.gradClip);
-  if (!(train.skipThreshold > 0))
-    throw expected("a positive number", "train.skipThreshold", train.skipThreshold);
-  if (!(train.weightDecay >= 0))
-    throw expected("a non-negative number", "train.weightDecay", train.weightDecay);
+  const train = { ...trainDefaults, ...family.trainDefaults?.[preset], ...given.train };
   if (train.selectBest && data.validation === 0)
     throw new ArgumentError(
       "train.selectBest needs a validation split: set data.validation (e.g. --validation 200)",
     );
-
-  const log = checkSettings(input.log, logDefaults, "log");
-  for (const k of ["evalEvery", "sampleEvery", "checkpointEvery", "evalImages"] as const)
-    nonNegativeInt(log[k], `log.${k}`);
-  positiveInt(log.sampleN, "log.sampleN");
-  if (!(log.temperature >= 0)) throw expected("a non-negative number", "log.temperature", log.temperature);
+  const log = { ...logDefaults, ...given.log };
   const auto = (every: number, parts: number) => every || Math.max(1, Math.ceil(train.steps / parts));
   log.evalEvery = auto(log.evalEvery, 5);
   log.sampleEvery = auto(log.sampleEvery, 5);
   log.checkpointEvery = auto(log.checkpointEvery, 10);
+  const init = given.init ? { from: "", modules: [], sha256: "", ...given.init } : null;
 
-  let init: InitSettings | null = null;
-  if (input.init !== undefined && input.init !== null) {
-    init = checkSettings(input.init, { from: "", modules: [] as string[], sha256: "" }, "init");
-    if (!init.from) throw expected("a run folder or .safetensors file", "init.from", init.from);
-    init.from = resolve(init.from); // a resumed run finds it from any working directory
-    if (!Array.isArray(init.modules) || !init.modules.every((m) => typeof m === "string" && m))
-      throw expected("a list of tensor name prefixes", "init.modules", init.modules);
-  }
-
-  return { model, preset, hps, data, spec, frames: spec.frames, framesAsImages, init, train, log };
+  // The merged sections: what the input left out came from defaults, which the same schemas hold to.
+  const cfg = checked(runConfigSchema, {
+    model,
+    preset,
+    hps,
+    data,
+    spec,
+    frames: spec.frames,
+    framesAsImages: given.framesAsImages ?? false,
+    init,
+    train,
+    log,
+  });
+  if (cfg.init) cfg.init.from = resolve(cfg.init.from); // a resumed run finds it from any working directory
+  return cfg;
 }
 
 /** Fills in the data section from the loaded images; given values must agree. Returns the model's data shape. */

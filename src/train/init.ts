@@ -15,15 +15,7 @@ import { loadSafetensors } from "../nn/safetensors.js";
 import { type Tensor, ArgumentError, CheckpointError, dispose } from "../tensor/index.js";
 import { bestWeights, readBest } from "./best.js";
 import { latestCheckpoint, readTensorFile } from "./checkpoint.js";
-
-export interface InitSettings {
-  /** A run folder (its latest checkpoint's EMA weights) or a .safetensors file. */
-  from: string;
-  /** Name prefixes of the tensors to take, e.g. ["vqvae."]; empty: every tensor of the source. */
-  modules: string[];
-  /** sha256 of the taken tensors (names, shapes, bytes), filled in when the run starts. */
-  sha256: string;
-}
+import type { InitSettings } from "./config.js";
 
 /** The source's tensors under `modules`: a map the caller disposes. */
 export function readInitWeights(init: InitSettings): Map<string, Tensor> {

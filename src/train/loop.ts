@@ -52,6 +52,7 @@ import {
   completeWithData,
   configDifferences,
   mergeInputs,
+  readRunConfig,
   resolveRunConfig,
   stageSteps,
 } from "./config.js";
@@ -115,16 +116,6 @@ export interface TrainResult {
 
 // ***** run folder *****
 
-function readRunConfig(dir: string): RunConfig | null {
-  const path = join(dir, "config.json");
-  if (!existsSync(path)) return null;
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as RunConfig;
-  } catch {
-    throw new ArgumentError(`${path} is not valid JSON; this folder does not hold a readable run`);
-  }
-}
-
 function provenance(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string };
   return {
@@ -165,12 +156,13 @@ function resolveConfig(
   dir: string,
   opts: TrainOptions,
 ): { cfg: RunConfig; saved: RunConfig | null; longer: boolean } {
-  const saved = readRunConfig(dir);
+  const path = join(dir, "config.json");
+  const saved = existsSync(path) ? readRunConfig(path) : null;
   if (saved && !opts.resume)
     throw new ArgumentError(
       `${dir} already holds a run (config.json); pass --resume to continue it, or choose another --out`,
     );
-  const cfg = resolveRunConfig(saved ? mergeInputs(saved as unknown as RunInput, input) : input);
+  const cfg = resolveRunConfig(saved ? mergeInputs(saved, input) : input);
   // Training longer is the one change a resume accepts: the steps left follow the longer cosine schedule
   // (a warm restart of the learning rate), so the run no longer equals one trained to the new total from scratch.
   const longer = saved !== null && cfg.train.steps > saved.train.steps;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { findResults, reportData } from "../../src/experiments/collect.js";
 import { PALETTE, lineChart } from "../../src/report/svg.js";
+import { resolveRunConfig } from "../../src/train/config.js";
 
 const runResult = (row: string, label: string, seed: number) => ({
   row,
@@ -24,9 +25,12 @@ const runResult = (row: string, label: string, seed: number) => ({
   metrics: { fd: 10 + seed },
 });
 
+// The report reads (and checks) each run's config.json: a real one.
+const config = JSON.stringify(resolveRunConfig({ model: "hvae", preset: "tiny", data: "mnist" }));
+
 function runFolder(dir: string, losses: number[]) {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ model: "hvae" }));
+  writeFileSync(join(dir, "config.json"), config);
   const lines = losses.map((loss, step) => JSON.stringify({ type: "train", step, loss }));
   lines.push(JSON.stringify({ type: "eval", step: losses.length, bpd: 1.5, time: 3 }));
   writeFileSync(join(dir, "metrics.jsonl"), lines.join("\n") + "\n");

@@ -288,7 +288,7 @@ test("fuzz: a checkpoint's state.json", () => {
     stageStep: 3,
     skipped: 0,
     badInARow: 0,
-    loader: { epoch: 0, position: 24, seed: 1 },
+    loader: { epoch: 0, batch: 3 },
     optimizer: { step: 3, lr: 0.001 },
     rng: "AAAA",
     seconds: 1.5,

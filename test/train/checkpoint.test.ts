@@ -3,14 +3,14 @@
 // file, keeps the last complete checkpoint and leaves no half-written one.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import fs, { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import fs, { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { dispose, setNumThreads } from "../../src/tensor/index.js";
-import { readCheckpoint } from "../../src/train/checkpoint.js";
+import { readCheckpoint, readState } from "../../src/train/checkpoint.js";
 import type { RunInput } from "../../src/train/config.js";
 import { train } from "../../src/train/loop.js";
 
@@ -111,4 +111,48 @@ test("lastframe train under ulimit -f: one line naming the file, exit 1, no part
     },
   );
   assert.deepEqual(entries(dir), []);
+});
+
+test("state.json is checked field by field: a CheckpointError names the file, key and value", () => {
+  const path = join(root, "state.json");
+  const state = {
+    step: 4,
+    stage: "train",
+    stageStep: 4,
+    skipped: 0,
+    badInARow: 0,
+    loader: { epoch: 1, batch: 2 },
+    optimizer: { step: 4, lr: 0.001 },
+    rng: "AAAA",
+    seconds: 1.5,
+    files: { "model.safetensors": "0".repeat(64) },
+  };
+  writeFileSync(path, JSON.stringify(state));
+  assert.deepEqual(readState(path), state);
+  const cases: [object, string][] = [
+    [{ step: -4 }, "Expected non-negative integer for step but received -4 (number)"],
+    [
+      { loader: { epoch: 1.5, batch: 2 } },
+      "Expected non-negative integer for loader.epoch but received 1.5 (number)",
+    ],
+    [{ optimizer: { step: 4 } }, "Missing optimizer.lr (number)"],
+    [{ rng: "not base64!" }, 'Expected a base64 string for rng but received "not base64!" (string)'],
+    [
+      { files: { "model.safetensors": "abc" } },
+      'Expected a SHA-256 in hex for files.model.safetensors but received "abc" (string)',
+    ],
+    [
+      { extra: 1 },
+      'Unknown key "extra" in ' +
+        path +
+        ". Valid keys: step, stage, stageStep, skipped, badInARow, loader, optimizer, rng, seconds, files",
+    ],
+  ];
+  for (const [change, message] of cases) {
+    writeFileSync(path, JSON.stringify({ ...state, ...change }));
+    assert.throws(() => readState(path), {
+      name: "CheckpointError",
+      message: message.startsWith("Unknown") ? message : `${path}: ${message}`,
+    });
+  }
 });

@@ -12,6 +12,8 @@ import {
   mergeInputs,
   modelShape,
   readConfigFile,
+  readRunConfig,
+  readSavedConfig,
   resolveRunConfig,
 } from "../../src/train/config.js";
 
@@ -143,4 +145,86 @@ test("frames are bounded, and a run whose inputs alone would not fit in memory i
     /^lastframe train: Expected at most 64 .* for frames but received 100000 \(number\)\n$/,
   );
   assert.equal(existsSync(out), false);
+});
+
+test("a run's config.json is checked when read back: the error names the file, key and value", () => {
+  const cfg = resolveRunConfig({ data: "mnist", preset: "tiny", train: { steps: 7 } });
+  completeWithData(cfg, mnistLike);
+  const file = join(root, "saved.json");
+  const write = (v: unknown) => writeFileSync(file, JSON.stringify(v));
+  const saved = { ...cfg, provenance: { lastframe: "0" } };
+  write(saved);
+  assert.deepEqual(readRunConfig(file), saved);
+  // A run written before data.validation, train.selectBest, init and framesAsImages existed: read as it is, and
+  // as a RunConfig with their neutral defaults (what it trained with).
+  const old: Partial<typeof cfg> & Record<string, unknown> = structuredClone(cfg);
+  delete old.init;
+  delete old.framesAsImages;
+  delete (old.data as Partial<typeof cfg.data>).validation;
+  delete (old.train as Partial<typeof cfg.train>).selectBest;
+  write(old);
+  assert.deepEqual(readSavedConfig(file), old);
+  assert.deepEqual(readRunConfig(file), cfg);
+  const cases: [unknown, string | RegExp][] = [
+    [
+      { ...cfg, train: { ...cfg.train, steps: -1 } },
+      `${file}: Expected positive integer for train.steps but received -1 (number)`,
+    ],
+    [
+      { ...cfg, train: { ...cfg.train, beta2: 1 } },
+      `${file}: Expected a number in [0, 0.999999] for train.beta2 but received 1 (number)`,
+    ],
+    [
+      { ...cfg, data: { ...cfg.data, pad: 1.5 } },
+      `${file}: Expected -1 (from the data) or a non-negative integer for data.pad but received 1.5 (number)`,
+    ],
+    [
+      { ...cfg, data: { ...cfg.data, limit: "all" } },
+      `${file}: Expected a positive integer or null for data.limit but received "all" (string)`,
+    ],
+    [{ ...cfg, model: 3 }, `${file}: Expected a name (string) for model but received 3 (number)`],
+    [
+      { ...cfg, log: { ...cfg.log, every: 3 } },
+      /^.*saved\.json: Unknown setting log\.every\. Valid: evalEvery, /,
+    ],
+    [{ ...cfg, trian: {} }, /^Unknown key "trian" in .*saved\.json\. Valid keys: model, preset, hps, /],
+    [
+      { ...cfg, spec: { ...cfg.spec, ops: [{ op: "xyz" }] } },
+      /^.*saved\.json: Expected an operator \(noise, .*\) for spec\.ops\[0\]\.op but received "xyz" \(string\)$/,
+    ],
+    [[1, 2], `${file}: Expected an object for the value but received [1, 2] (array)`],
+  ];
+  for (const [value, message] of cases) {
+    write(value);
+    assert.throws(() => readRunConfig(file), { name: "CheckpointError", message });
+  }
+  writeFileSync(file, '{"model": "hv');
+  assert.throws(() => readRunConfig(file), {
+    name: "CheckpointError",
+    message: `${file} is not valid JSON (truncated or edited?)`,
+  });
+});
+
+test("a --config file is checked section by section when read, naming the file", () => {
+  const file = join(root, "partial.json");
+  writeFileSync(file, JSON.stringify({ train: { lr: -1 } }));
+  assert.throws(() => readConfigFile(file), {
+    name: "ArgumentError",
+    message: `config file ${file}: Expected a positive number for train.lr but received -1 (number)`,
+  });
+  writeFileSync(file, JSON.stringify({ init: { from: "", modules: ["vqvae."] } }));
+  assert.throws(() => readConfigFile(file), {
+    message: `config file ${file}: Expected a run folder or .safetensors file for init.from but received "" (string)`,
+  });
+  writeFileSync(file, JSON.stringify({ data: 7 }));
+  assert.throws(() => readConfigFile(file), {
+    message: `config file ${file}: Expected a data set name, a path or an object for data but received 7 (number)`,
+  });
+  writeFileSync(file, JSON.stringify({ data: { name: "mnist", limt: 5 } }));
+  assert.throws(() => readConfigFile(file), {
+    message: /^config file .*partial\.json: Unknown setting data\.limt\. Valid: name, flip, limit, /,
+  });
+  // What a file leaves out comes from the defaults, which pass the same checks.
+  writeFileSync(file, JSON.stringify({ data: "mnist", train: { stageSteps: { prior: 0 } } }));
+  assert.equal(resolveRunConfig(readConfigFile(file)).train.stageSteps.prior, 0);
 });
