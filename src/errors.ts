@@ -2,8 +2,16 @@
 // names the value, argument, file or operator that is wrong, so a CLI can print the message alone (no stack trace)
 // for user mistakes.
 
+/**
+ * A mistake of the user's, not a bug: a bad argument or flag, or a file or data set that cannot be used. The CLI
+ * prints its message alone (one line, no stack) and exits 2; anything else that escapes is a bug and shows its stack.
+ */
+export class UserError extends Error {
+  override name = "UserError";
+}
+
 /** A bad argument to a public function: `Expected positive integer for width but received -1 (number)`. */
-export class ArgumentError extends Error {
+export class ArgumentError extends UserError {
   override name = "ArgumentError";
 }
 
@@ -13,12 +21,12 @@ export class TorchError extends Error {
 }
 
 /** A checkpoint or weights file that is missing, truncated, tampered or does not match the model. */
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   override name = "CheckpointError";
 }
 
 /** Input data that cannot be read: a missing path, a corrupt image, a bad idx header. */
-export class DataError extends Error {
+export class DataError extends UserError {
   override name = "DataError";
 }
 

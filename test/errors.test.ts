@@ -4,6 +4,7 @@ import { test } from "node:test";
 import * as T from "../src/tensor/index.js";
 import { native } from "../src/native/load.js";
 import { Conv2d, GroupNorm, Linear } from "../src/nn/index.js";
+import { dtypeOf } from "../src/tensor/dtype.js";
 
 test("shape mismatches name the operator", () => {
   assert.throws(() => T.ones([2, 3]).matmul(T.ones([2, 3])), {
@@ -26,6 +27,11 @@ test("wrong dtypes name the operator", () => {
     name: "TorchError",
     message:
       /^aten::embedding: Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int/,
+  });
+  // A result of a dtype lastframe does not handle (an operator called through raw): a user's mistake, not a bug.
+  assert.throws(() => dtypeOf(9), {
+    name: "ArgumentError",
+    message: /^Expected a tensor of one of uint8, .* but received one of libtorch dtype code 9$/,
   });
   assert.throws(() => T.tensor([1], undefined, { dtype: "complex" as never }), {
     name: "ArgumentError",

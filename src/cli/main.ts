@@ -1,8 +1,7 @@
 // The `lastframe` command: dispatches to one module per subcommand. User mistakes (bad flags, missing files,
 // corrupt data) print one clear line and exit 2; no room to write (a full disk) prints one line and exits 1; anything
 // else is a bug and prints its stack.
-import { ArgumentError, CheckpointError, DataError, StorageError } from "../errors.js";
-import { UsageError } from "./args.js";
+import { StorageError, UserError } from "../errors.js";
 
 /** A command returns its exit code (or nothing for 0). */
 type Command = { summary: string; run: (argv: string[]) => Promise<void | number> };
@@ -86,12 +85,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (err) {
-    if (
-      err instanceof UsageError ||
-      err instanceof ArgumentError ||
-      err instanceof DataError ||
-      err instanceof CheckpointError
-    ) {
+    // UsageError (flags), ArgumentError, DataError, CheckpointError.
+    if (err instanceof UserError) {
       console.error(`lastframe ${name}: ${err.message}`);
       return 2;
     }

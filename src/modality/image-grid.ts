@@ -9,6 +9,7 @@
  * to a temporary file in the destination folder which is then renamed over the target.
  */
 import sharp from "sharp";
+import { ArgumentError } from "../errors.js";
 import { writeFileAtomicAsync } from "../util/atomic.js";
 import {
   byteValue,
@@ -117,7 +118,7 @@ function checkBuffer(data: unknown, name: string, dims: Record<string, number>):
   const keys = Object.keys(dims);
   const expected = keys.reduce((p, k) => p * dims[k]!, 1);
   if (data.length !== expected) {
-    throw new RangeError(
+    throw new ArgumentError(
       `Expected ${name} to have length ${expected} (${keys.join("*")} = ${keys.map((k) => dims[k]).join("*")}) ` +
         `but received length ${data.length}`,
     );
@@ -192,7 +193,9 @@ function compose(
   const width = cols * tileW + (cols + 1) * pad;
   const height = rows * tileH + (rows + 1) * pad;
   if (width * height * oc > MAX_OUTPUT_BYTES) {
-    throw new RangeError(`Grid of ${width}x${height} pixels is too large (limit ${MAX_OUTPUT_BYTES} bytes)`);
+    throw new ArgumentError(
+      `Grid of ${width}x${height} pixels is too large (limit ${MAX_OUTPUT_BYTES} bytes)`,
+    );
   }
   const out = new Uint8Array(width * height * oc);
   if (oc === 1) {
@@ -312,7 +315,7 @@ export async function encodeGif(frames: Uint8Array, shape: VideoShape, opts?: Gi
   const { width, height, channels } = pages[0]!;
   const frameBytes = width * height * channels;
   if (frameBytes * t > MAX_OUTPUT_BYTES) {
-    throw new RangeError(`Animation of ${t} frames of ${width}x${height} pixels is too large`);
+    throw new ArgumentError(`Animation of ${t} frames of ${width}x${height} pixels is too large`);
   }
   const stacked = new Uint8Array(frameBytes * t);
   pages.forEach((p, j) => stacked.set(p.data, j * frameBytes));

@@ -209,7 +209,7 @@ function renderTable(t: ReportTable, i: number): string {
   t.rows.forEach((r, k) => {
     if (!Array.isArray(r)) fail("array", `tables[${i}].rows[${k}]`, r);
     if (r.length !== t.columns.length) {
-      throw new RangeError(
+      throw new ArgumentError(
         `Expected tables[${i}].rows[${k}] to have ${t.columns.length} cells (one per column) but received ${r.length}`,
       );
     }

@@ -1,6 +1,7 @@
 /**
  * Markdown tables and mean ± std aggregation over runs (e.g. several seeds per configuration).
  */
+import { ArgumentError } from "../errors.js";
 import { fail, nonNegativeInt } from "../util/validate.js";
 
 export type Cell = string | number | boolean | null | undefined;
@@ -172,7 +173,7 @@ export function markdownTable(
   rows.forEach((r, i) => {
     if (!Array.isArray(r)) fail("array", `rows[${i}]`, r);
     if (r.length !== columns.length) {
-      throw new RangeError(
+      throw new ArgumentError(
         `Expected rows[${i}] to have ${columns.length} cells (one per column) but received ${r.length}`,
       );
     }

@@ -3,6 +3,7 @@
  * sweeps). Missing points (null, undefined, NaN, ±Infinity, and values <= 0 on a log axis) break
  * the line; isolated points are drawn as dots so a single-point series is still visible.
  */
+import { ArgumentError } from "../errors.js";
 import { fail, positiveInt } from "../util/validate.js";
 
 export type MaybeNumber = number | null | undefined;
@@ -194,7 +195,7 @@ function checkSeries(series: unknown): readonly Series[] {
     if (o.x !== undefined) {
       if (!Array.isArray(o.x)) fail("array", `series[${i}].x`, o.x);
       if (o.x.length !== o.y.length) {
-        throw new RangeError(
+        throw new ArgumentError(
           `Expected series[${i}].x to have length ${o.y.length} (same as y) but received length ${o.x.length}`,
         );
       }

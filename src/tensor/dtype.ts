@@ -30,7 +30,11 @@ export function dtypeCode(d: DType): number {
 
 export function dtypeOf(code: number): DType {
   const d = byCode.get(code);
-  if (!d) throw new TypeError(`unsupported libtorch dtype code ${code}`);
+  // An operator called through `raw` can return a dtype lastframe does not handle (complex, quantized).
+  if (!d)
+    throw new ArgumentError(
+      `Expected a tensor of one of ${dtypes.join(", ")} but received one of libtorch dtype code ${code}`,
+    );
   return d;
 }
 

@@ -4,6 +4,7 @@ export * from "./ops.js";
 export { tidy, keep, dispose, releaseHandles } from "./scope.js";
 export { type DType, dtypes, isFloating } from "./dtype.js";
 export {
+  UserError,
   ArgumentError,
   TorchError,
   CheckpointError,

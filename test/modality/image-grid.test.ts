@@ -232,7 +232,7 @@ describe("validation", () => {
 
   it("reports expected vs received buffer lengths and types", async () => {
     await assert.rejects(encodePng(new Uint8Array(70), shape), {
-      name: "RangeError",
+      name: "ArgumentError",
       message: "Expected images to have length 72 (n*c*h*w = 2*3*3*4) but received length 70",
     });
     await assert.rejects(encodePng(new Float32Array(72) as unknown as Uint8Array, shape), {
