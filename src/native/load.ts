@@ -65,4 +65,13 @@ function load(): Binding {
   return binding;
 }
 
-export const native: Binding = load();
+let loaded: Binding | undefined;
+
+/**
+ * The addon, loaded on first use rather than on import: what needs no tensor (configs, specs, reports, the
+ * `--help` of every command) runs without libtorch, and the tests of those parts prove it by running with
+ * LASTFRAME_ADDON pointing at nothing (scripts/run-tests.js --group unit).
+ */
+export const native: Binding = new Proxy({} as Binding, {
+  get: (_target, key) => Reflect.get((loaded ??= load()), key),
+});
