@@ -15,6 +15,7 @@ import {
   parseSpec,
   presetNames,
 } from "../video/index.js";
+import { toBytes } from "../train/data.js";
 import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const videoFlags = {
@@ -142,11 +143,6 @@ export function toImages(set: ImageSet, indices: number[]): Tensor {
   const bytes = new Uint8Array(indices.length * per);
   indices.forEach((i, k) => bytes.set(set.images.subarray(i * per, (i + 1) * per), k * per));
   return tidy(() => fromTyped(bytes, [indices.length, set.c, set.h, set.w]).to("float32").div(127.5).sub(1));
-}
-
-/** Videos in [-1, 1] (clamped) → uint8 bytes in the same layout. */
-function toBytes(videos: Tensor): Uint8Array {
-  return videos.clamp(-1, 1).add(1).mul(127.5).round().to("uint8").data() as Uint8Array;
 }
 
 function printMetrics(m: SpecMetrics, spec: VideoSpec, source: string, ms: number): void {

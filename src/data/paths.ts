@@ -12,31 +12,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../native/load.js";
 
-let cachedRoot: string | null = null;
-
-/** The lastframe repository (or installed package) root: the nearest package.json named "lastframe" above. */
-export function repoRoot(): string {
-  if (cachedRoot) return cachedRoot;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = path.join(dir, "package.json");
-    try {
-      if ((JSON.parse(fs.readFileSync(pj, "utf8")) as { name?: string }).name === "lastframe") break;
-    } catch {
-      // keep looking
-    }
-    const up = path.dirname(dir);
-    if (up === dir) {
-      dir = process.cwd();
-      break;
-    }
-    dir = up;
-  }
-  cachedRoot = dir;
-  return dir;
-}
+/** The lastframe repository (or installed package) root: the one finder, native/load.ts's (it finds the addon). */
+export const repoRoot = (): string => packageRoot;
 
 function dataRoots(): string[] {
   const roots: string[] = [];

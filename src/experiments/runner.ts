@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { repoRoot } from "../data/index.js";
 import { train } from "../train/loop.js";
 import { readInitWeights } from "../train/init.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
@@ -414,7 +414,7 @@ async function takeReused(
   return complete ? { ...result, metrics, reusedFrom: from } : undefined;
 }
 
-const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
+const bin = join(repoRoot(), "bin", "lastframe.js");
 
 /**
  * Child processes training now. `kill <parent>` must not leave them training without a parent to record them

@@ -27,7 +27,8 @@ import {
 } from "./model.js";
 import { CodePrior, type PriorConfig, type SampleOptions, priorDefaults } from "./vq-prior.js";
 import { VideoCodePrior, type FrameAttention, frameAttentions } from "./vq-video.js";
-import { VQVAE, type VQVAEConfig, defaults as vqvaeDefaults, psnr } from "./vqvae.js";
+import { VQVAE, type VQVAEConfig, defaults as vqvaeDefaults } from "./vqvae.js";
+import { psnr } from "../video/metrics.js";
 
 // ***** configuration *****
 
@@ -191,7 +192,7 @@ export class VQModel extends Module implements TrainableModel {
         const idx = this.vqvae.encode(x);
         const recon = this.vqvae.decode(idx);
         const { perplexity, usage } = this.vqvae.vq.statistics(idx);
-        const db = psnr(this.#valid(recon), this.#valid(x)).view(videos.size(0), -1);
+        const db = psnr(this.#valid(recon).clamp(-1, 1), this.#valid(x)).view(videos.size(0), -1);
         return {
           recon: recon.sub(x).square().mean().item(),
           psnr: db.mean().item(),

@@ -58,16 +58,6 @@ export const defaults: VQVAEConfig = {
   restartBelow: 1,
 };
 
-/** Peak signal-to-noise ratio in dB of each image (N, C, H, W) in [-1, 1] (peak-to-peak 2) → (N). */
-export function psnr(x: Tensor, ref: Tensor): Tensor {
-  const mse = x.clamp(-1, 1).sub(ref).square().mean([1, 2, 3]);
-  return mse
-    .reciprocal()
-    .mul(4)
-    .log()
-    .mul(10 / Math.LN10);
-}
-
 // ***** blocks *****
 
 /** x + conv1×1(relu(conv3×3(relu(x)))): a bottlenecked residual block. */

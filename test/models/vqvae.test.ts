@@ -15,7 +15,8 @@ import {
   tidy,
   setNumThreads,
 } from "../../src/tensor/index.js";
-import { Codebook, VQVAE, type VQVAEConfig, defaults, psnr } from "../../src/models/vqvae.js";
+import { Codebook, VQVAE, type VQVAEConfig, defaults } from "../../src/models/vqvae.js";
+import { psnr } from "../../src/video/metrics.js";
 import { assertClose, assertNoLeak } from "../helpers.js";
 
 // Tiny models: a second thread only adds synchronisation (and, on a loaded machine, long waits).
@@ -233,6 +234,7 @@ test("VQ-VAE: 4× down-sampling for 32×32, 8× for 64×64, gradients reach the 
   x.dispose();
 });
 
+// The one psnr (video/metrics.ts), which the VQ family's evaluation uses on clamped reconstructions.
 test("PSNR of images in [-1, 1]: 10·log10(4 / MSE) per image", () => {
   tidy(() => {
     const a = tensor([
