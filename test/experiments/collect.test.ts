@@ -112,9 +112,9 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
   assert.deepEqual(row, {
     run: "solo",
     model: "hvae",
-    data: undefined,
-    spec: undefined,
-    T: undefined,
+    data: "mnist",
+    spec: "none",
+    T: 1,
     steps: 1,
     "train s": undefined,
     FD: 12.5,
@@ -126,7 +126,7 @@ test("report groups a suite's curves by table row and keeps other runs apart", (
   });
   assert.equal(
     data.summary![6],
-    "solo: hvae, 1 steps; FD 12.5, KID 0.01, precision 0.8, recall 0.6, 1.2 bits/dim (eval.json: 64 generated vs 64 test images).",
+    "solo: hvae (tiny), on mnist, none pseudo videos, T = 1, 1 steps; FD 12.5, KID 0.01, precision 0.8, recall 0.6, 1.2 bits/dim (eval.json: 64 generated vs 64 test images).",
   );
   assert.deepEqual(
     data.charts!.map((c) => c.title),
