@@ -120,8 +120,9 @@ test("every entry point of the exports map imports, and the CLI runs", () => {
     if (typeof m[""].video.makeVideos !== "function") throw new Error("lastframe has no video namespace");`;
   run(process.execPath, ["--input-type=module", "-e", check], { cwd: project });
   assert.match(run(join(project, "node_modules/.bin/lastframe"), ["--help"], { cwd: project }), /lastframe/);
-  // LASTFRAME_ADDON, when set, names the addon to load instead of the package's own.
-  const r = spawnSync(process.execPath, ["--input-type=module", "-e", 'await import("lastframe/tensor")'], {
+  // LASTFRAME_ADDON, when set, names the addon to load instead of the package's own (loaded by the first tensor).
+  const first = 'const { ones } = await import("lastframe/tensor"); ones([1]);';
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", first], {
     cwd: project,
     encoding: "utf8",
     env: { ...env, LASTFRAME_ADDON: join(dir, "missing.node") },
