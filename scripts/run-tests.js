@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 
 const listed = {
   unit: [
+    "bench/interval",
     "cli/errors",
     "data/cache",
     "data/idx",
@@ -37,6 +38,7 @@ const listed = {
   ],
   training: [
     "cli/browser",
+    "cli/ddp",
     "cli/demo",
     "cli/eval",
     "cli/train",
@@ -44,15 +46,19 @@ const listed = {
     "eval/featnets",
     "experiments/jobs",
     "experiments/smoke",
+    "experiments/tokenizer",
+    "experiments/warmstart",
     "models/vq-train",
     "package/pack",
     "run/run",
     "train/checkpoint",
+    "train/ddp",
     "train/engine",
     "train/faults",
     "train/loop",
     "train/select-best",
     "train/soak",
+    "train/warm-start",
   ],
 };
 
