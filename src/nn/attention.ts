@@ -1,5 +1,6 @@
-// Multi-head self-attention with a causal (or caller-given) mask and an optional key/value cache, so that
-// autoregressive sampling costs O(T) per new token instead of re-running the whole prefix.
+// Multi-head self-attention: over all positions (a U-Net's feature map), or with a causal (or caller-given) mask
+// and an optional key/value cache, so that autoregressive sampling costs O(T) per new token instead of re-running
+// the whole prefix.
 import { type Tensor, cat, empty, expected, eye, keep, noGrad, ones, raw, tidy } from "../tensor/index.js";
 import { Dropout, Linear } from "./layers.js";
 import { Module } from "./module.js";
@@ -58,24 +59,27 @@ function append(c: KVCache, k: Tensor, v: Tensor): [Tensor, Tensor] {
  */
 const SCORE_BYTES = 16 * 1024 * 1024;
 
-export class CausalSelfAttention extends Module {
+export class SelfAttention extends Module {
   qkv: Linear;
   proj: Linear;
   drop: Dropout;
+  readonly causal: boolean;
   constructor(
     readonly dim: number,
     readonly heads: number,
-    dropout = 0,
+    opts: { dropout?: number; causal?: boolean } = {},
   ) {
     super();
-    if (dim % heads) throw expected(`a divisor of dim=${dim}`, "heads in CausalSelfAttention", heads);
+    if (dim % heads) throw expected(`a divisor of dim=${dim}`, "heads in SelfAttention", heads);
     this.qkv = new Linear(dim, 3 * dim);
     this.proj = new Linear(dim, dim);
-    this.drop = new Dropout(dropout);
+    this.drop = new Dropout(opts.dropout ?? 0);
+    this.causal = opts.causal ?? false;
   }
 
   /**
-   * x: (B, T, C). `mask` (boolean, true = may attend) replaces the causal mask: its rows and columns index
+   * x: (B, T, C). `mask` (boolean, true = may attend) replaces the causal mask (or, without `causal`, no mask: every
+   * position sees every other): its rows and columns index
    * absolute positions (cached ones first, then the new ones), and it may be larger than needed, e.g. built once
    * for the longest sequence. With a cache, x holds only the new positions, which are appended to the cache.
    */
@@ -95,7 +99,7 @@ export class CausalSelfAttention extends Module {
     const forbidden = opts.mask
       ? opts.mask.slice(0, past, total).slice(1, 0, total).logicalNot()
       : // Query i sits at absolute position past + i and may not see j > past + i; a single new query sees all.
-        T > 1
+        this.causal && T > 1
         ? ones([T, total], { dtype: "bool" }).triu(past + 1)
         : null;
     const y = T === 1 ? this.#attendOne(q, k, v, forbidden) : this.#attendMany(q, k, v, forbidden);
@@ -156,6 +160,13 @@ export class CausalSelfAttention extends Module {
       .diagonal(att.matmul(v).view(B, h, h, hd), 0, 1, 2)
       .transpose(1, 2)
       .reshape(B, 1, C);
+  }
+}
+
+/** Attention in which position i sees positions ≤ i only: a transformer prior's. */
+export class CausalSelfAttention extends SelfAttention {
+  constructor(dim: number, heads: number, dropout = 0) {
+    super(dim, heads, { dropout, causal: true });
   }
 }
 

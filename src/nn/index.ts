@@ -10,7 +10,7 @@ export {
   Dropout,
   type Conv2dOptions,
 } from "./layers.js";
-export { CausalSelfAttention, type KVCache, emptyCache, disposeCache } from "./attention.js";
+export { SelfAttention, CausalSelfAttention, type KVCache, emptyCache, disposeCache } from "./attention.js";
 export { Adam, AdamW, type AdamOptions, clipGradNorm, warmupCosine, warmupConstant } from "./optim.js";
 export { Ema } from "./ema.js";
 export { BatchNorm2d, withoutBatchCounters } from "./batch-norm.js";

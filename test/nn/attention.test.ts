@@ -1,8 +1,9 @@
 // CausalSelfAttention beyond the PyTorch parity of test/nn/parity.test.ts: causality, caller-given masks (also
-// larger than the sequence), the key/value cache fed in chunks of any size, and dropout only in training mode.
+// larger than the sequence), the key/value cache fed in chunks of any size, and dropout only in training mode;
+// SelfAttention without a mask (a U-Net's): every position sees every other, as the textbook formula says.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CausalSelfAttention, disposeCache, emptyCache } from "../../src/nn/index.js";
+import { CausalSelfAttention, SelfAttention, disposeCache, emptyCache } from "../../src/nn/index.js";
 import { cat, eye, manualSeed, noGrad, ones, randn, tidy } from "../../src/tensor/index.js";
 import { assertClose, assertNoLeak } from "../helpers.js";
 
@@ -127,4 +128,26 @@ test("large batches are attended in chunks (scores under 16 MiB each) with the s
     assertClose(g1, x.grad!.toArray(), 1e-5, "gradients");
   });
   attn.dispose();
+});
+
+test("non-causal: softmax(q kᵀ / √d) v over all positions, per head; permuting positions permutes the outputs", () => {
+  manualSeed(3);
+  const attn = new SelfAttention(8, 2).eval();
+  tidy(() => {
+    const x = randn([2, 5, 8]);
+    const y = attn.forward(x);
+    assert.deepEqual(y.shape, [2, 5, 8]);
+    // The formula by hand: (B, T, 3C) → q, k, v (B, heads, T, 4)
+    const [q, k, v] = attn.qkv.forward(x).view(2, 5, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0);
+    const heads = q!.matmul(k!.transpose(-2, -1)).mul(0.5).softmax(-1).matmul(v!);
+    const want = attn.proj.forward(heads.transpose(1, 2).reshape(2, 5, 8));
+    assertClose(y.toArray(), want.toArray(), 1e-5, "formula");
+    const perm = [4, 2, 0, 3, 1];
+    const permuted = (t: typeof x) =>
+      cat(
+        perm.map((i) => t.narrow(1, i, 1)),
+        1,
+      );
+    assertClose(attn.forward(permuted(x)).toArray(), permuted(y).toArray(), 1e-5, "equivariance");
+  });
 });
