@@ -32,6 +32,12 @@ export const sampleFlags = {
     default: "sample",
     choices: ["sample", "mean"],
   },
+  sampler: {
+    type: "string",
+    help: "ddpm: deterministic DDIM or ancestral DDPM",
+    choices: ["ddim", "ddpm"],
+  },
+  steps: { type: "int", help: "ddpm: timesteps to visit (default: ddim 50, ddpm all)" },
   seed: { type: "int", help: "seed of the samples", default: 0 },
   batch: { type: "int", help: "samples generated at once", default: 64 },
   scale: { type: "int", help: "upscale each image by this factor in the outputs", default: 2 },
@@ -50,7 +56,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
   if (!f.out) throw new UsageError("Missing --out: the PNG grid to write, e.g. --out samples.png");
   const run = await openRun(f._[0]!);
   try {
-    const settings = ["temperature", "topK", "topP", "pixels", "context"] as const;
+    const settings = ["temperature", "topK", "topP", "pixels", "context", "sampler", "steps"] as const;
     const unused = settings.filter((k) => f.given.has(k) && !run.family.sampling.includes(k));
     const list = (keys: readonly string[]) => keys.map(flagName).join(" and ");
     if (unused.length)
@@ -65,6 +71,8 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       topP: f.topP,
       pixels: f.pixels as "sample" | "mean",
       context: f.context as "sample" | "mean",
+      sampler: f.sampler as "ddim" | "ddpm" | undefined,
+      steps: f.steps,
       seed: f.seed,
       batch: f.batch,
     });

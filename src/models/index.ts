@@ -14,3 +14,4 @@ export { VQModel, type VQConfig, vqFamily } from "./vq.js";
 export { VQVAE, type VQVAEConfig } from "./vqvae.js";
 export { CodePrior, type PriorConfig } from "./vq-prior.js";
 export { VideoCodePrior } from "./vq-video.js";
+export { DDPM, type DDPMConfig, ddpmFamily } from "./ddpm.js";

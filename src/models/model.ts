@@ -65,6 +65,10 @@ export interface SampleSettings {
   pixels?: "sample" | "mean";
   /** Video models: build the context of later frames from the drawn pixels or the likelihood's mean (HVAE). */
   context?: "sample" | "mean";
+  /** Diffusion models: the reverse process, deterministic DDIM or ancestral DDPM. */
+  sampler?: "ddim" | "ddpm";
+  /** Diffusion models: the timesteps the reverse process visits (by default DDIM 50, DDPM all of them). */
+  steps?: number;
 }
 
 /** Training settings a family suggests for a preset; flags and config files override them. */

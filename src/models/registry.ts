@@ -1,10 +1,11 @@
 // Model families by name, for the CLI and the experiment suites. A new family adds one import and one entry.
 import { ArgumentError } from "../errors.js";
+import { ddpmFamily } from "./ddpm.js";
 import { hvaeFamily } from "./hvae.js";
 import type { ModelFamily } from "./model.js";
 import { vqFamily } from "./vq.js";
 
-const families: ModelFamily<any>[] = [hvaeFamily, vqFamily];
+const families: ModelFamily<any>[] = [hvaeFamily, vqFamily, ddpmFamily];
 
 export function getFamily(name: string): ModelFamily {
   const f = families.find((x) => x.name === name);

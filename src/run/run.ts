@@ -100,28 +100,15 @@ function readLatestEma(dir: string): { checkpoint: string; step: number; weights
 /** n generated videos as uint8 (n, T, C, H, W), cropped to the data's size. */
 export function sampleVideos(run: Run, n: number, opts: SampleOptions = {}): VideoBytes {
   if (!isPositiveInt(n)) throw expected("positive integer", "n", n);
-  const batch = opts.batch ?? 64;
+  const { seed, batch = 64, ...settings } = opts;
   if (!isPositiveInt(batch)) throw expected("positive integer", "batch", batch);
   const { c, h, w } = run.image;
   const T = run.shape.frames;
   const frames = new Uint8Array(n * T * c * h * w);
-  withRng(opts.seed ?? 0, () => {
+  withRng(seed ?? 0, () => {
     for (let done = 0; done < n; done += batch) {
       const k = Math.min(batch, n - done);
-      const bytes = tidy(() =>
-        toBytes(
-          cropVideos(
-            run.model.sample(k, {
-              temperature: opts.temperature,
-              topK: opts.topK,
-              topP: opts.topP,
-              pixels: opts.pixels,
-              context: opts.context,
-            }),
-            run.config.data.pad,
-          ),
-        ),
-      );
+      const bytes = tidy(() => toBytes(cropVideos(run.model.sample(k, settings), run.config.data.pad)));
       frames.set(bytes, done * T * c * h * w);
     }
   });
