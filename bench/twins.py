@@ -9,6 +9,7 @@ import time
 
 import torch
 
+from twins_ddpm import ddpm_case
 from twins_hvae import hvae_case
 from twins_vq import CASES as VQ_CASES
 from twins_eval import CASES as EVAL_CASES
@@ -45,7 +46,7 @@ def reference_case():
     return step
 
 
-CASES = {"reference": reference_case, "hvae": hvae_case, **VQ_CASES, **EVAL_CASES}
+CASES = {"reference": reference_case, "hvae": hvae_case, "ddpm": ddpm_case, **VQ_CASES, **EVAL_CASES}
 
 
 def main():

@@ -1,5 +1,6 @@
 // `lastframe bench`: training-step timings through lastframe against PyTorch twins in the same run.
 import { readFileSync } from "node:fs";
+import { ddpmCases } from "../bench/ddpm-cases.js";
 import { hvaeCases } from "../bench/hvae-cases.js";
 import { referenceCase, type BenchCase } from "../bench/cases.js";
 import { vqCases } from "../bench/vq-cases.js";
@@ -45,7 +46,7 @@ export const benchFlags = {
 
 /** Every bench case, in the order they run; later layers (models, video, eval) add theirs here. */
 export function allCases(): BenchCase[] {
-  return [referenceCase, ...hvaeCases, ...vqCases, ...videoBenchCases(), ...evalBenchCases];
+  return [referenceCase, ...hvaeCases, ...vqCases, ...ddpmCases, ...videoBenchCases(), ...evalBenchCases];
 }
 
 /** The cases of a saved bench JSON; a file that is not one is the user's mistake. */

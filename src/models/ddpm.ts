@@ -111,7 +111,7 @@ const trainDefaults: Record<keyof typeof hps, TrainDefaults> = {
   standard: { lr: 2e-4, batch: 32, warmup: 500, emaDecay: 0.9995, gradClip: 1, weightDecay: 0, beta2: 0.999 },
 };
 
-export const samplers = ["ddim", "ddpm"] as const;
+const samplers = ["ddim", "ddpm"] as const;
 /** Without --steps: DDIM visits 50 timesteps (Song et al.'s usual budget), ancestral DDPM all N. */
 const DDIM_STEPS = 50;
 

@@ -20,7 +20,7 @@ export interface Schedule {
   posteriorXt: Float64Array;
 }
 
-export function makeBetas(kind: ScheduleKind, steps: number): Float64Array {
+function makeBetas(kind: ScheduleKind, steps: number): Float64Array {
   if (!isPositiveInt(steps)) throw expected("positive integer", "hps.timesteps", steps);
   const betas = new Float64Array(steps);
   if (kind === "linear") {

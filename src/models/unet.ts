@@ -27,7 +27,7 @@ export interface UNetConfig {
 }
 
 /** "1,2,2" → [1, 2, 2]; an error naming hps.channelMults otherwise. */
-export function parseMults(spec: string): number[] {
+function parseMults(spec: string): number[] {
   const mults = spec.split(",").map((s) => Number(s.trim()));
   if (!mults.length || !mults.every(isPositiveInt))
     throw expected('positive integers separated by commas, e.g. "1,2,2"', "hps.channelMults", spec);

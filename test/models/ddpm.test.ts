@@ -7,7 +7,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DDPM, boundStrata, ddpmFamily, noised, reverseDiffusion } from "../../src/models/ddpm.js";
+import {
+  DDPM,
+  boundStrata,
+  ddpmFamily,
+  discretisedGaussianLogProb,
+  noised,
+  reverseDiffusion,
+} from "../../src/models/ddpm.js";
 import { ddimTimesteps, makeSchedule, scheduleKinds } from "../../src/models/diffusion-schedule.js";
 import { AttentionBlock, UNet, timestepEmbedding } from "../../src/models/unet.js";
 import { loadSafetensors } from "../../src/nn/index.js";
@@ -140,6 +147,23 @@ test("the bound's strata cover 2 … N once, geometric in size, each non-empty",
       if (k) assert.equal(lo, s[k - 1]![1]);
     });
   }
+});
+
+test("the discretised Gaussian puts probability 1 on the 256 levels, and one bin's mass where Φ says", () => {
+  tidy(() => {
+    const levels = tensor(Array.from({ length: 256 }, (_, k) => k / 127.5 - 1)).view(256, 1, 1, 1);
+    for (const [mean, logStd] of [
+      [0.1, Math.log(0.01)],
+      [-0.98, Math.log(0.3)],
+      [1.4, Math.log(0.05)],
+    ] as const) {
+      const p = discretisedGaussianLogProb(levels, full([256, 1, 1, 1], mean), logStd).exp();
+      near(p.sum().item(), 1, 1e-5, `total mass, mean ${mean}`);
+    }
+    // Under N(0, 1) the level 1/255 (k = 128) covers [0, 2/255]: Φ(2/255) − Φ(0) ≈ φ(0) · 2/255.
+    const one = discretisedGaussianLogProb(tensor([1 / 255]).view(1, 1, 1, 1), zeros([1, 1, 1, 1]), 0);
+    near(one.exp().item(), 2 / 255 / Math.sqrt(2 * Math.PI), 1e-6, "mass of one bin");
+  });
 });
 
 test("Gaussian data with the analytic ε*: DDIM with 1,000 steps ≈ the exact flow map; DDPM gives the data's law", () => {
