@@ -132,11 +132,12 @@ export function noised(s: Schedule, x0: Tensor, t: number[], eps: Tensor): Tenso
     .add(eps.mul(perRow((i) => Math.sqrt(1 - s.alphaBars[i - 1]!), t)));
 }
 
-/** x̂_0 from x_t and ε̂ (rows at timesteps t), optionally clipped to the data's range [−1, 1]. */
-function predictX0(s: Schedule, xt: Tensor, t: number[], eps: Tensor, clip: boolean): Tensor {
-  const x0 = xt
-    .sub(eps.mul(perRow((i) => Math.sqrt(1 - s.alphaBars[i - 1]!), t)))
-    .div(perRow((i) => Math.sqrt(s.alphaBars[i - 1]!), t));
+/**
+ * x̂_0 = (x_t − √(1 − ᾱ) ε̂) / √ᾱ, optionally clipped to the data's range [−1, 1]; √ᾱ and √(1 − ᾱ) per row
+ * ((n, 1, 1, 1) tensors) or, when every row is at the same timestep (sampling), numbers.
+ */
+function predictX0(xt: Tensor, eps: Tensor, a: Tensor | number, s: Tensor | number, clip: boolean): Tensor {
+  const x0 = xt.sub(eps.mul(s)).div(a);
   return clip ? x0.clamp(-1, 1) : x0;
 }
 
@@ -156,8 +157,7 @@ export function reverseDiffusion(
     const ab = s.alphaBars[t - 1]!,
       abPrev = prev ? s.alphaBars[prev - 1]! : 1;
     const next = tidy(() => {
-      const rows = Array<number>(x.size(0)).fill(t);
-      const x0 = predictX0(s, x, rows, eps(x, t), o.clip);
+      const x0 = predictX0(x, eps(x, t), Math.sqrt(ab), Math.sqrt(1 - ab), o.clip);
       const e = x.sub(x0.mul(Math.sqrt(ab))).div(Math.sqrt(1 - ab));
       const variance = o.eta ** 2 * ((1 - abPrev) / (1 - ab)) * (1 - ab / abPrev);
       const mean = x0.mul(Math.sqrt(abPrev)).add(e.mul(Math.sqrt(Math.max(0, 1 - abPrev - variance))));
@@ -330,7 +330,9 @@ export class DDPM extends Module implements TrainableModel {
     const frame = everyFrame(B);
     const denoised = (t: number[]) => {
       const xt = noised(s, x0, t, randnLike(x0));
-      return predictX0(s, xt, t, this.#predict(xt, t, context, frame), true);
+      const a = perRow((i) => Math.sqrt(s.alphaBars[i - 1]!), t),
+        b = perRow((i) => Math.sqrt(1 - s.alphaBars[i - 1]!), t);
+      return predictX0(xt, this.#predict(xt, t, context, frame), a, b, true);
     };
     // L_N: KL(N(√ᾱ_N x_0, 1 − ᾱ_N) ‖ N(0, 1)) = ½ (σ² + μ² − 1 − ln σ²)
     const abN = s.alphaBars[N - 1]!;
