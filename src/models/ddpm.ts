@@ -379,13 +379,13 @@ export class DDPM extends Module implements TrainableModel {
     );
   }
 
-  lastGivenGenerated(videos: Tensor): Tensor {
+  lastGivenGenerated(videos: Tensor, opts: SampleSettings = {}): Tensor {
     return noGrad(() =>
       tidy(() => {
         const T = this.shape.frames;
         if (T === 1) return this.bound(videos).total.select(1, 0);
         // The model's own frames 1 … T − 1, then the true last frame.
-        const drawn = this.#generate(videos.size(0), T - 1, {});
+        const drawn = this.#generate(videos.size(0), T - 1, opts);
         return this.bound(cat([drawn, videos.narrow(1, T - 1, 1)], 1)).total.select(1, -1);
       }),
     );

@@ -293,6 +293,11 @@ test("T = 1 is the image DDPM; a video model with its weights scores and trains 
     assert.equal(s.narrow(4, 0, 2).add(1).abs().max().item(), 0, "the padding is reset to −1");
     assert.throws(() => video.sample(2, { steps: 1001 }), /--steps/);
     assert.throws(() => video.sample(2, { sampler: "euler" as never }), /--sampler/);
+    // The last frame's bound after the model drew frames 1 and 2 itself: one finite number per video.
+    const v = randn([2, 3, 1, 32, 32]).clamp(-1, 1);
+    const generated = video.lastGivenGenerated(v, { steps: 2 });
+    assert.deepEqual(generated.shape, [2]);
+    assert.ok(generated.isfinite().all().item() && generated.min().item() > 0);
   });
   image.dispose();
   video.dispose();
