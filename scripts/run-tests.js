@@ -34,6 +34,7 @@ const listed = {
     "report/markdown",
     "report/svg",
     "train/config",
+    "tune/space",
     "video/spec",
   ],
   training: [
@@ -48,6 +49,7 @@ const listed = {
     "experiments/smoke",
     "experiments/tokenizer",
     "experiments/warmstart",
+    "models/ddpm",
     "models/vq-train",
     "package/pack",
     "run/run",
@@ -59,6 +61,7 @@ const listed = {
     "train/select-best",
     "train/soak",
     "train/warm-start",
+    "tune/tune",
   ],
 };
 
