@@ -13,6 +13,7 @@ const listed = {
   unit: [
     "bench/interval",
     "cli/errors",
+    "cli/serve-api",
     "data/cache",
     "data/idx",
     "data/progress",

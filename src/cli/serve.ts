@@ -8,7 +8,8 @@ import { createReadStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename, extname, join, relative, resolve, sep } from "node:path";
-import { runMedia, scanResults, summarizeRun } from "../experiments/collect.js";
+import { type RunSummary, runMedia, scanResults, summarizeRun } from "../experiments/collect.js";
+import { UserError } from "../errors.js";
 import { DASHBOARD_CSP, dashboardAssets } from "../report/dashboard.js";
 import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
@@ -93,10 +94,19 @@ function listRuns(served: Served) {
     scanResults([root]).runs.map((run) => {
       const id = runId(k, root, run);
       const rel = relative(root, run);
-      const summary = summarizeRun(run);
+      const name = served.roots.length > 1 ? join(served.given[k]!, rel) : rel || basename(root);
+      let summary: RunSummary;
+      try {
+        summary = summarizeRun(run);
+      } catch (err) {
+        // A run whose config.json or eval.json fails its schema is listed with the reason, not dropped silently;
+        // a bug still fails the poll.
+        if (!(err instanceof UserError)) throw err;
+        return { id, name, summary: {}, problem: err.message, media: [] };
+      }
       return {
         id,
-        name: served.roots.length > 1 ? join(served.given[k]!, rel) : rel || basename(root),
+        name,
         summary,
         media: runMedia(run, summary).map((m) => ({ url: fileUrl(k, root, m.file), caption: m.caption })),
       };

@@ -14,6 +14,7 @@ import {
   suiteTitle,
 } from "./aggregate.js";
 import { readSuiteResults } from "./reuse.js";
+import { readEvalFile } from "../eval/eval-json.js";
 import { budgets, suiteNames } from "./suites.js";
 import { DataError } from "../errors.js";
 import { type MetricRecord, readMetrics, readSavedConfig } from "../run/run.js";
@@ -242,35 +243,32 @@ export interface RunSummary {
   };
 }
 
-const str = (v: unknown) => (typeof v === "string" ? v : undefined);
-const num = (v: unknown) => (typeof v === "number" ? v : undefined);
-const nameOf = (v: unknown) => str(v) ?? str((v as { name?: unknown } | null)?.name);
-const readJson = (file: string): Record<string, unknown> | undefined =>
-  existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : undefined;
-
+/** A run folder's summary from its config.json and eval.json, both checked against their schemas (a bad file is
+ * a CheckpointError or DataError naming the file and key). */
 export function summarizeRun(dir: string, records: MetricRecord[] = readMetrics(dir)): RunSummary {
-  const cfg = readJson(join(dir, "config.json")) ?? {};
+  const cfg = readSavedConfig(join(dir, "config.json"));
   const last = records.filter((r) => r.type === "train").at(-1);
-  const ev = readJson(join(dir, "eval.json"));
-  const bpd = ev?.bpd as Record<string, unknown> | undefined;
-  const frameBpd = bpd?.frame_bpd;
+  const evalPath = join(dir, "eval.json");
+  const ev = existsSync(evalPath) ? readEvalFile(evalPath) : undefined;
+  const bpd = ev?.bpd?.last_bpd_given_true;
+  const frameBpd = ev?.bpd?.frame_bpd;
   return {
-    model: str(cfg.model),
-    preset: str(cfg.preset),
-    data: nameOf(cfg.data),
-    spec: nameOf(cfg.spec),
-    frames: num(cfg.frames),
+    model: cfg.model,
+    preset: cfg.preset,
+    data: cfg.data.name,
+    spec: cfg.spec.name,
+    frames: cfg.frames,
     step: last?.step,
-    seconds: num(last?.time),
+    seconds: typeof last?.time === "number" ? last.time : undefined,
     eval: ev && {
-      fd: num(ev.fd),
-      kid: num((ev.kid as { mean?: unknown } | undefined)?.mean),
-      precision: num((ev.pr as { precision?: unknown } | undefined)?.precision),
-      recall: num((ev.pr as { recall?: unknown } | undefined)?.recall),
-      bpd: num(bpd?.last_bpd_given_true),
-      frameBpd: Array.isArray(frameBpd) ? frameBpd.filter((v) => typeof v === "number") : undefined,
-      n: num(ev.n),
-      refN: num(ev.refN),
+      fd: ev.fd,
+      kid: ev.kid?.mean,
+      precision: ev.pr?.precision,
+      recall: ev.pr?.recall,
+      bpd: typeof bpd === "number" ? bpd : undefined,
+      frameBpd: Array.isArray(frameBpd) ? frameBpd : undefined,
+      n: ev.n,
+      refN: ev.refN,
     },
   };
 }
@@ -424,7 +422,7 @@ export function reportData(found: Found, root: string, title = "lastframe report
       name: names[i]!,
       config: {
         config: readSavedConfig(join(r, "config.json")),
-        eval: existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, "utf8")) : undefined,
+        eval: existsSync(evalPath) ? readEvalFile(evalPath) : undefined,
       },
     };
   });

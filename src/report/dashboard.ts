@@ -96,7 +96,7 @@ function describe(s) {
 let listed = "";
 function renderRunList() {
   // Rebuilt only when a run, its description or the selection changed: a checkbox is not replaced under a click.
-  const signature = JSON.stringify(state.runs.map((r) => [r.id, describe(r.summary), state.selected.has(r.id)]));
+  const signature = JSON.stringify(state.runs.map((r) => [r.id, describe(r.summary), r.problem, state.selected.has(r.id)]));
   if (signature === listed) return;
   listed = signature;
   const list = document.getElementById("runs");
@@ -107,7 +107,7 @@ function renderRunList() {
       else state.selected.delete(run.id);
       tick();
     });
-    return el("li", {}, [el("label", {}, [box, el("span", { className: "swatch", style: { background: color(run) } }), el("span", { className: "name", text: run.name })]), el("small", { text: describe(run.summary) })]);
+    return el("li", {}, [el("label", {}, [box, el("span", { className: "swatch", style: { background: color(run) } }), el("span", { className: "name", text: run.name })]), el("small", { text: run.problem ? "unreadable: " + run.problem : describe(run.summary) })]);
   }));
 }
 

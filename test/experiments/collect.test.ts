@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { findResults, reportData } from "../../src/experiments/collect.js";
+import { findResults, reportData, summarizeRun } from "../../src/experiments/collect.js";
 import { PALETTE, lineChart } from "../../src/report/svg.js";
 import { resolveRunConfig } from "../../src/train/config.js";
 
@@ -249,4 +249,43 @@ test("report draws results.json's learning curves against updates and against fr
   const fd = data.charts![2]!;
   assert.ok("chart" in fd);
   assert.deepEqual(fd.chart.series[2]!.x, [2, 4]);
+});
+
+test("a run's summary comes from its checked config.json and eval.json; a wrong type names the file and key", () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "lastframe-collect-")), "run");
+  runFolder(dir, [3, 2]);
+  const evalPath = join(dir, "eval.json");
+  const evalReport = { n: 64, refN: 100, fd: 12.5, kid: { mean: 0.01, std: 0.002 }, timings: {} };
+  const bpd = { last_bpd_given_true: 1.25, frame_bpd: [2, 1.25] };
+  writeFileSync(evalPath, JSON.stringify({ ...evalReport, pr: { precision: 0.5, recall: 0.25, k: 3 }, bpd }));
+  const s = summarizeRun(dir);
+  assert.deepEqual(
+    [s.model, s.preset, s.data, s.spec, s.frames, s.step, s.eval],
+    [
+      "hvae",
+      "tiny",
+      "mnist",
+      "none",
+      1,
+      1,
+      { fd: 12.5, kid: 0.01, precision: 0.5, recall: 0.25, bpd: 1.25, frameBpd: [2, 1.25], n: 64, refN: 100 },
+    ],
+  );
+  writeFileSync(evalPath, JSON.stringify({ ...evalReport, fd: "12.5" }));
+  assert.throws(() => summarizeRun(dir), {
+    name: "DataError",
+    message: `${evalPath}: Expected number for fd but received "12.5" (string)`,
+  });
+  writeFileSync(evalPath, JSON.stringify({ ...evalReport, bpd: { frame_bpd: [2, null] } }));
+  assert.throws(() => summarizeRun(dir), {
+    name: "DataError",
+    message: new RegExp(`^${evalPath}: Expected .* for bpd.frame_bpd`),
+  });
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...JSON.parse(config), frames: "1" }));
+  assert.throws(() => summarizeRun(dir), {
+    name: "CheckpointError",
+    message: new RegExp(
+      `^${join(dir, "config.json")}: Expected number for frames but received "1" \\(string\\)$`,
+    ),
+  });
 });
