@@ -38,7 +38,7 @@ export type { ImageSet, SplitData } from "./types.js";
 export { Progress, formatCount, formatDuration } from "./progress.js";
 export { readIdx, parseIdx, MNIST_CLASSES } from "./idx.js";
 export { parseCifarBin, CIFAR10_CLASSES } from "./cifar.js";
-export { defaultSplit, withTestSplit } from "./splits.js";
+export { defaultSplit, holdOutValidation, withTestSplit } from "./splits.js";
 export { readTar, type TarEntry } from "./tar.js";
 export { CACHE_FORMAT_VERSION, cacheRoot, readCache, writeCache } from "./cache.js";
 export { repoRoot } from "./paths.js";

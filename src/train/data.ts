@@ -3,7 +3,7 @@
 // Pseudo videos come from src/video and are quantised to the 8-bit grid (the likelihood is over 8-bit pixels;
 // blur and noise leave values between levels and noise can leave [−1, 1]). The data-size control reshapes the
 // T frames of each video into T separate images, so an image model sees the same frames per step.
-import { type ImageSet, loadDataset, withTestSplit } from "../data/index.js";
+import { type ImageSet, holdOutValidation, loadDataset, withTestSplit } from "../data/index.js";
 import { forEachBatch } from "../data/loader.js";
 import type { SampleSettings, TrainableModel } from "../models/model.js";
 import {
@@ -19,8 +19,8 @@ import { makeVideos } from "../video/index.js";
 import type { RunConfig } from "./config.js";
 
 /**
- * A run's data: the train split, minus its last `data.validation` images, which are the validation split (never
- * trained on; what best-checkpoint selection scores), and the test split. Training, sampling and evaluating a run
+ * A run's data: the train split, minus `data.validation` images held out as the validation split (never trained
+ * on; what best-checkpoint selection scores; data/splits.ts holdOutValidation chooses them), and the test split. Training, sampling and evaluating a run
  * all read it here, so a folder without a test split has the same images held out as test every time.
  */
 export async function loadRunData(
@@ -35,22 +35,7 @@ export async function loadRunData(
     throw new ArgumentError(
       `data.validation ${v} leaves no training images: ${cfg.data.name}'s train split has ${d.train.n}`,
     );
-  return {
-    train: sliceSet(d.train, 0, d.train.n - v),
-    test: d.test,
-    validation: sliceSet(d.train, d.train.n - v, v),
-  };
-}
-
-/** Images [start, start + n) of a set (views, no copy). */
-function sliceSet(set: ImageSet, start: number, n: number): ImageSet {
-  const per = set.c * set.h * set.w;
-  return {
-    ...set,
-    n,
-    images: set.images.subarray(start * per, (start + n) * per),
-    labels: set.labels ? set.labels.subarray(start, start + n) : null,
-  };
+  return { ...holdOutValidation(d.train, v), test: d.test };
 }
 
 /** Images (B, C, H, W) in [−1, 1] → what the model trains on: (B, T, C, H, W), or (B·T, 1, C, H, W) as images. */
