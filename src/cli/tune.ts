@@ -1,9 +1,8 @@
 // `lastframe tune`: search a space of pseudo-video specs for a data set and model family (src/tune/tune.ts);
 // re-running the same command resumes.
 import { familyNames } from "../models/registry.js";
-import { type ProxyName, proxyNames } from "../tune/proxies.js";
 import { spacePresetNames } from "../tune/space.js";
-import { leaderboardMarkdown, runTune, tuneBudgets } from "../tune/tune.js";
+import { type Picker, leaderboardMarkdown, pickerNames, runTune, tuneBudgets } from "../tune/tune.js";
 import { type FlagSpecs, parseCommand, UsageError } from "./args.js";
 
 export const tuneFlags = {
@@ -24,9 +23,9 @@ export const tuneFlags = {
   seed: { type: "int", help: "seed of the sampled points, the proxies and every run", default: 0 },
   proxy: {
     type: "string",
-    help: "the zero-training proxy that picks which sampled points train",
+    help: "what picks which sampled points train: a zero-training proxy, or frozen (the frozen model's score)",
     default: "gain",
-    choices: proxyNames,
+    choices: pickerNames,
   },
   jobs: {
     type: "int",
@@ -66,7 +65,7 @@ export async function tuneCommand(argv: string[]): Promise<void> {
     budget: f.budget,
     out: f.out,
     seed: f.seed,
-    proxy: f.proxy as ProxyName,
+    proxy: f.proxy as Picker,
     jobs: f.jobs,
     ...(f.only !== undefined ? { only: { id: f.only, rung: f.rung! } } : {}),
     output: f.quiet || f.jobs > 1 ? "quiet" : "bar",

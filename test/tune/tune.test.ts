@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseSpec } from "../../src/video/index.js";
+import type { PbtFile } from "../../src/tune/pbt.js";
 import type { Leaderboard } from "../../src/tune/tune.js";
 
 const bin = fileURLToPath(new URL("../../../bin/lastframe.js", import.meta.url));
@@ -48,6 +49,8 @@ test(
     assert.equal(b.finished, true);
     // 2 searched points (the best 2 of 6 by gain), RandAugment n ∈ {1, 2} at m 0.5, TrivialAugment, expressive, none.
     assert.deepEqual(b.entries.map((e) => e.kind).sort(), [
+      "pbt",
+      "pbt",
       "randaugment",
       "randaugment",
       "reference",
@@ -68,16 +71,17 @@ test(
     assert.equal(proxies.specs.length, 6 + 5);
     const gains = proxies.scores.slice(0, 6).map((s) => s.scores.gain);
     const top2 = [...gains].sort((x, y) => y - x).slice(0, 2);
-    for (const e of b.entries.filter((e) => e.kind === "searched")) assert.ok(top2.includes(e.proxies.gain));
+    for (const e of b.entries.filter((e) => e.kind === "searched")) assert.ok(top2.includes(e.proxies!.gain));
     // Rung 1: all 7 at 3 updates; rung 2: the best ⌈7/2⌉ = 4 by validation bpd go on to 6 updates and get FD.
     for (const e of b.entries) {
       assert.equal(e.rungs[0]!.steps, 3);
       assert.ok(Number.isFinite(e.rungs[0]!.bpd), `${e.id}: ${e.rungs[0]!.bpd}`);
     }
-    const finalists = b.entries.filter((e) => e.rungs.length === 2);
+    const halving = b.entries.filter((e) => e.kind !== "pbt");
+    const finalists = halving.filter((e) => e.rungs.length === 2);
     assert.equal(finalists.length, 4);
     const cut = Math.max(...finalists.map((e) => e.rungs[0]!.bpd!));
-    for (const e of b.entries.filter((e) => e.rungs.length === 1)) assert.ok(e.rungs[0]!.bpd! >= cut, e.id);
+    for (const e of halving.filter((e) => e.rungs.length === 1)) assert.ok(e.rungs[0]!.bpd! >= cut, e.id);
     for (const e of finalists) {
       assert.equal(e.rungs[1]!.steps, 6);
       assert.ok(Number.isFinite(e.fd) && e.fd! > 0, `${e.id}: FD ${e.fd}`);
@@ -96,8 +100,54 @@ test(
       validation.map((m) => m.last_bpd_given_true),
       f.rungs.map((x) => x.bpd),
     );
-    // The leaderboard: finalists first by FD; the best video spec written as a spec file that parses to itself.
-    const fds = b.entries.slice(0, 4).map((e) => e.fd!);
+    // The frozen model scored every video candidate (the image model has no earlier frames to score).
+    for (const e of halving)
+      assert.equal(Number.isFinite(e.frozen), e.spec.frames > 1, `${e.id}: ${e.frozen}`);
+    assert.ok(b.correlations.frozen.bpd !== undefined);
+    assert.ok(existsSync(join(out, "runs", "frozen-broad", "config.json")));
+
+    // PBT: 2 members for 2 intervals of 3 updates; after the first, the worse took over the better's run (its
+    // metrics up to step 3 are the donor's, byte for byte: the exact checkpoint) and trained on with the donor's
+    // spec explored (its config says so).
+    const pbt = JSON.parse(readFileSync(join(out, "pbt.json"), "utf8")) as PbtFile;
+    assert.deepEqual(
+      pbt.generations.map((g) => [g.step, g.done]),
+      [
+        [3, true],
+        [6, true],
+      ],
+    );
+    const r0 = pbt.generations[0]!.from.findIndex(Boolean);
+    assert.ok(r0 >= 0);
+    const [recipient, donor] = [pbt.ids[r0]!, pbt.generations[0]!.from[r0]!];
+    const upTo3 = (id: string) =>
+      readFileSync(join(out, "runs", id, "metrics.jsonl"), "utf8")
+        .split("\n")
+        .filter((l) => l && JSON.parse(l).step <= 3);
+    assert.deepEqual(upTo3(recipient), upTo3(donor));
+    const config = JSON.parse(readFileSync(join(out, "runs", recipient, "config.json"), "utf8"));
+    assert.deepEqual(config.spec, pbt.generations[1]!.specs[r0]);
+    assert.equal(config.spec.name, `${recipient}-g1`);
+    for (const e of b.entries.filter((e) => e.kind === "pbt"))
+      assert.deepEqual(
+        e.rungs.map((x) => x.bpd),
+        pbt.generations.map((g) => g.bpd[pbt.ids.indexOf(e.id)]),
+      );
+    assert.deepEqual(
+      b.schedule!.points.map((p) => p.step),
+      [3, 6],
+    );
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    assert.match(html, /Learned schedule/);
+    assert.equal(html.match(/data:image\/png/g)?.length, 4, "previews of the 3 best video specs and PBT's");
+
+    // The leaderboard: entries with FD first, by FD; the best video spec written as a spec file that parses to itself.
+    const fds = b.entries.filter((e) => e.fd !== undefined).map((e) => e.fd!);
+    assert.equal(fds.length, 5);
+    assert.deepEqual(
+      b.entries.slice(0, 5).map((e) => e.fd),
+      fds,
+    );
     assert.deepEqual(
       fds,
       [...fds].sort((x, y) => x - y),
@@ -107,12 +157,20 @@ test(
     assert.ok(best.spec.frames > 1 && best.fd !== undefined);
     assert.deepEqual(bestSpec, best.spec);
     assert.deepEqual(parseSpec(join(out, "best-spec.json"), best.spec.frames).ops, best.spec.ops);
-    assert.equal(b.compute.updates, 7 * 3 + 4 * 3);
-    for (const k of ["proxySeconds", "tokenizerSeconds", "trainSeconds", "fdSeconds"] as const)
-      assert.ok(b.compute[k] > 0, k);
+    assert.equal(b.compute.updates, 7 * 3 + 4 * 3 + 2 * 6);
+    const steps = [
+      "proxySeconds",
+      "tokenizerSeconds",
+      "frozenTrainSeconds",
+      "frozenScoreSeconds",
+      "trainSeconds",
+      "pbtSeconds",
+      "fdSeconds",
+    ] as const;
+    for (const k of steps) assert.ok(b.compute[k] > 0, k);
     const md = readFileSync(join(out, "leaderboard.md"), "utf8");
     assert.match(md, /^# Tune: vqvae on mnist, space basic, smoke budget, seed 0\n/);
-    assert.equal(md.split("\n").filter((l) => /^\| +\d+ \|/.test(l)).length, 7);
+    assert.equal(md.split("\n").filter((l) => /^\| +\d+ \| [a-z]/.test(l)).length, 9);
     assert.match(md, /Compute: [\d.]+ s in all/);
     assert.match(md, new RegExp(`Best: ${b.best} \\(best-spec\\.json\\)`));
     assert.match(r.stdout, /# Tune: vqvae on mnist/);
