@@ -71,7 +71,7 @@ export function exploit(from: string, to: string): void {
 }
 
 /** Gives the run in `dir` a new spec from its latest checkpoint on: a resume then trains with it. */
-export function setRunSpec(dir: string, spec: VideoSpec): void {
+function setRunSpec(dir: string, spec: VideoSpec): void {
   const path = join(dir, "config.json");
   const config = JSON.parse(readFileSync(path, "utf8")) as { spec: VideoSpec };
   writeFileAtomic(path, JSON.stringify({ ...config, spec }, null, 2) + "\n");

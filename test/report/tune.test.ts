@@ -46,8 +46,7 @@ test("tuneReport: the leaderboard, the schedule as a step function over updates,
 });
 
 test("tuneReport without a schedule or previews draws no chart and no gallery", () => {
-  const { schedule: _, ...rest } = data;
-  const r = tuneReport({ ...rest, previews: [] });
+  const r = tuneReport({ ...data, schedule: undefined, previews: [] });
   assert.deepEqual(r.charts, []);
   assert.deepEqual(r.galleries, []);
   assert.doesNotMatch(renderReport(r), /<svg/);

@@ -204,7 +204,8 @@ test("runPbt is deterministic, resumes to the same record after an interruption,
   const c = join(root, "c");
   const fa = await runPbt(join(a, "pbt.json"), initial, space, budget, 7, fakeHooks(a));
   const fb = await runPbt(join(b, "pbt.json"), initial, space, budget, 7, fakeHooks(b));
-  const strip = (f: typeof fa) => f.generations.map(({ seconds: _, ...g }) => g);
+  // Everything but the seconds each interval took.
+  const strip = (f: typeof fa) => f.generations.map((g) => ({ ...g, seconds: 0 }));
   assert.deepEqual(strip(fb), strip(fa));
   assert.equal(fa.generations.length, 4);
   assert.deepEqual(

@@ -128,10 +128,12 @@ test(
     const config = JSON.parse(readFileSync(join(out, "runs", recipient, "config.json"), "utf8"));
     assert.deepEqual(config.spec, pbt.generations[1]!.specs[r0]);
     assert.equal(config.spec.name, `${recipient}-g1`);
+    // A member's rungs are its run's scores: at step 3 the recipient's run is the donor's.
+    const bpdOf = (g: number, id: string) => pbt.generations[g]!.bpd[pbt.ids.indexOf(id)];
     for (const e of b.entries.filter((e) => e.kind === "pbt"))
       assert.deepEqual(
         e.rungs.map((x) => x.bpd),
-        pbt.generations.map((g) => g.bpd[pbt.ids.indexOf(e.id)]),
+        [bpdOf(0, e.id === recipient ? donor : e.id), bpdOf(1, e.id)],
       );
     assert.deepEqual(
       b.schedule!.points.map((p) => p.step),
