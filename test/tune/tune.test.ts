@@ -172,7 +172,13 @@ test(
     for (const k of steps) assert.ok(b.compute[k] > 0, k);
     const md = readFileSync(join(out, "leaderboard.md"), "utf8");
     assert.match(md, /^# Tune: vqvae on mnist, space basic, smoke budget, seed 0\n/);
-    assert.equal(md.split("\n").filter((l) => /^\| +\d+ \| [a-z]/.test(l)).length, 9);
+    assert.equal(
+      md
+        .split("\n")
+        .filter((l) => /^\| +\d+ \| \S+ +\| (searched|randaugment|trivialaugment|reference|pbt) /.test(l))
+        .length,
+      9,
+    );
     assert.match(md, /Compute: [\d.]+ s in all/);
     assert.match(md, new RegExp(`Best: ${b.best} \\(best-spec\\.json\\)`));
     assert.match(r.stdout, /# Tune: vqvae on mnist/);
